@@ -1,0 +1,191 @@
+/**
+ * The commander program. Start-up matters: only the manifest below is loaded for `--help`; a
+ * command's module (and whatever it imports) is loaded only when that command runs. Errors are
+ * mapped to exit codes in exactly one place (errors.ts) and printed in exactly one place (here).
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { ExitCode, mapError, type ExitCodeValue } from './errors.js';
+import { defaultHome, validateProfile } from './paths.js';
+import { processIO, type IO } from './ui/io.js';
+import type { Context, ContextOverrides } from './context.js';
+
+/** What a command module exports. */
+export interface CommandModule {
+  register(cmd: Command, app: App): void;
+}
+
+export interface App {
+  /**
+   * Run a command's behaviour. `options` is the typed option object the command derived from
+   * argv (the wiring test inspects it); `fn` returns an exit code or nothing for success.
+   */
+  run<O>(name: string, options: O, fn: (ctx: Context, options: O) => Promise<number | void>): Promise<void>;
+}
+
+interface ManifestEntry {
+  name: string;
+  summary: string;
+  load: () => Promise<CommandModule>;
+}
+
+export const MANIFEST: readonly ManifestEntry[] = [
+  { name: 'link', summary: 'Link a shopping or provider account (OAuth in the browser, headless, or from CI)', load: () => import('./commands/link.js') },
+  { name: 'connections', summary: 'List linked accounts and their status', load: () => import('./commands/connections.js') },
+  { name: 'sync', summary: 'Fetch new and changed orders into the local database', load: () => import('./commands/sync.js') },
+  { name: 'orders', summary: 'List, search, show and chart your orders', load: () => import('./commands/orders.js') },
+  { name: 'disconnect', summary: 'Revoke a connection, delete its secret, keep or purge its orders', load: () => import('./commands/disconnect.js') },
+  { name: 'audit', summary: 'Show and verify the hash-chained audit log', load: () => import('./commands/audit.js') },
+  { name: 'doctor', summary: 'Check the runtime, data directory, database and vault', load: () => import('./commands/doctor.js') },
+  { name: 'vault', summary: 'Vault status, key rotation and key-source migration', load: () => import('./commands/vault.js') },
+  { name: 'sandbox', summary: 'Run the built-in sandbox provider (OAuth server + orders API)', load: () => import('./commands/sandbox.js') },
+  { name: 'demo', summary: 'See orderlink work end to end against the sandbox in a temporary home', load: () => import('./commands/demo.js') },
+];
+
+export interface MainOptions {
+  io?: IO;
+  overrides?: ContextOverrides;
+  /** Replace App.run (the wiring test records options instead of running). */
+  app?: App;
+  /** Load every command module up front (the wiring and docs tests). */
+  loadAll?: boolean;
+}
+
+export async function buildProgram(argv: readonly string[], io: IO, app: App, loadAll = false): Promise<Command> {
+  const program = new Command('orderlink')
+    .description('Link your shopping accounts, keep their tokens in an encrypted vault, and sync your orders into a local SQLite file you own.')
+    .version(await version(), '-V, --version')
+    .option('--home <dir>', 'data directory (env ORDERLINK_HOME; default: the platform data dir)')
+    .option('--profile <name>', 'profile: a separate database and vault under the home', process.env.ORDERLINK_PROFILE ?? 'default')
+    .option('--json', 'machine-readable JSON output (errors too)', false)
+    .option('-v, --verbose', 'trace requests and decisions on stderr (secrets masked)', false)
+    .option('--no-color', 'disable colour (also NO_COLOR)')
+    .showHelpAfterError('(run with --help for usage and examples)')
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      outputError: () => {
+        /* printed by main() through the one error printer */
+      },
+    })
+    .exitOverride();
+  program.addHelpText(
+    'after',
+    `
+Examples:
+  $ orderlink demo                          # see it all work against the built-in sandbox
+  $ orderlink link                          # "Where do you shop?" and link an account
+  $ orderlink sync && orderlink orders --since 2026-01-01
+  $ orderlink orders stats --by month
+
+Exit codes: 0 ok, 1 failure, 2 usage, 3 partial sync, 4 reauth required, 5 vault locked,
+            6 integrity error, 7 busy (another process holds the lock), 130 interrupted.
+Docs: README.md and docs/ in the package.`,
+  );
+
+  const wanted = firstCommand(argv);
+  for (const entry of MANIFEST) {
+    const cmd = program.command(entry.name).description(entry.summary);
+    cmd.configureOutput(program.configureOutput()).exitOverride();
+    if (loadAll || entry.name === wanted) {
+      const mod = await entry.load();
+      mod.register(cmd, app);
+    }
+  }
+  return program;
+}
+
+/** The first argument that is not an option (or an option's value): the command's name. */
+function firstCommand(argv: readonly string[]): string | undefined {
+  const withValue = new Set(['--home', '--profile']);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (withValue.has(a)) {
+      i++;
+      continue;
+    }
+    if (a === '--') return argv[i + 1];
+    if (a === 'help') return argv[i + 1];
+    if (!a.startsWith('-')) return a;
+  }
+  return undefined;
+}
+
+let cachedVersion: string | undefined;
+async function version(): Promise<string> {
+  if (cachedVersion) return cachedVersion;
+  const { readFileSync } = await import('node:fs');
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return (cachedVersion = pkg.version);
+}
+
+export async function main(argv: readonly string[], opts: MainOptions = {}): Promise<ExitCodeValue> {
+  const colorFlag = argv.includes('--no-color') ? false : undefined;
+  const io = opts.io ?? processIO(colorFlag);
+  const wantsJson = argv.includes('--json');
+  let exitCode: ExitCodeValue = ExitCode.OK;
+  const abort = new AbortController();
+  const onSigint = () => {
+    if (abort.signal.aborted) process.exit(ExitCode.INTERRUPTED);
+    abort.abort();
+  };
+  if (!opts.io) process.on('SIGINT', onSigint);
+
+  let program: Command | undefined;
+  const app: App = opts.app ?? {
+    run: async (name, options, fn) => {
+      const { createContext } = await import('./context.js');
+      const g = program!.opts<{ home?: string; profile: string; json: boolean; verbose: boolean; color: boolean }>();
+      const env = opts.overrides?.env ?? process.env;
+      const ctx = createContext(
+        io,
+        {
+          home: g.home ? (await import('node:path')).resolve(g.home) : defaultHome(env),
+          profile: validateProfile(g.profile),
+          json: g.json,
+          verbose: g.verbose,
+          color: g.color,
+        },
+        { signal: abort.signal, ...opts.overrides },
+      );
+      try {
+        ctx.trace(`command ${name}, run ${ctx.runId}, home ${ctx.paths.home}, profile ${ctx.profile}`);
+        const code = await fn(ctx, options);
+        if (typeof code === 'number') exitCode = code as ExitCodeValue;
+      } finally {
+        ctx.close();
+      }
+    },
+  };
+
+  try {
+    program = await buildProgram(argv, io, app, opts.loadAll);
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError && (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')) {
+      return ExitCode.OK;
+    }
+    if (err instanceof CommanderError && err.code === 'commander.executeSubCommandAsync') return ExitCode.OK;
+    exitCode = printError(io, err, wantsJson, argv.includes('--verbose') || argv.includes('-v'));
+  } finally {
+    if (!opts.io) process.off('SIGINT', onSigint);
+  }
+  return exitCode;
+}
+
+function printError(io: IO, err: unknown, json: boolean, verbose: boolean): ExitCodeValue {
+  const m = mapError(err);
+  if (json) {
+    io.out(JSON.stringify({ error: { code: m.code, message: m.message, hint: m.hint ?? null, exitCode: m.exitCode, ...(m.details ? { details: m.details } : {}) } }, null, 2));
+    return m.exitCode;
+  }
+  const c = io.errColor;
+  io.err(`${c.red('error:')} ${m.message}`);
+  if (m.hint) io.err(`${c.dim('hint:')}  ${m.hint}`);
+  if (m.internal && verbose && err instanceof Error) {
+    // Stack frames only (no message: an unvetted message may carry provider data).
+    io.err(c.dim((err.stack ?? '').split('\n').slice(1, 8).join('\n')));
+  }
+  return m.exitCode;
+}
+
+export { Option };

@@ -1,0 +1,137 @@
+/**
+ * `orderlink doctor`: is this machine ready, and if not, what to do. Each check reports ok / warn /
+ * fail with a fix; any fail makes the exit code non-zero. Doctor never creates a vault and never
+ * prints a secret.
+ */
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { App } from '../cli.js';
+import type { Context } from '../context.js';
+import { OrderlinkError, ExitCode } from '../errors.js';
+import { pickFormat, printJson, renderRows, type Column } from '../ui/render.js';
+import { statusColor } from '../ui/format.js';
+
+export type CheckStatus = 'ok' | 'warn' | 'fail';
+export interface Check {
+  name: string;
+  status: CheckStatus;
+  detail: string;
+  fix?: string;
+}
+
+export function register(cmd: Command, app: App): void {
+  cmd
+    .addHelpText('after', '\nExamples:\n  $ orderlink doctor\n  $ orderlink doctor --json | jq ".checks[] | select(.status != \\"ok\\")"\n')
+    .action(() => app.run('doctor', {}, runDoctor));
+}
+
+export async function runDoctor(ctx: Context): Promise<number> {
+  const checks: Check[] = [];
+  checks.push(checkRuntime());
+  checks.push(checkDataDir(ctx));
+  checks.push(...checkDatabase(ctx));
+  checks.push(...(await checkVault(ctx)));
+  const failed = checks.some((c) => c.status === 'fail');
+  const io = ctx.io;
+  if (ctx.json) {
+    printJson(io, { ok: !failed, home: ctx.paths.home, profile: ctx.profile, checks });
+  } else {
+    const format = pickFormat(io, {});
+    const columns: Column<Check>[] = [
+      { key: 'check', get: (c) => c.name },
+      { key: 'status', get: (c) => c.status, style: (v) => statusColor(io.color, v) },
+      { key: 'detail', get: (c) => c.detail },
+    ];
+    renderRows(io, checks, columns, format);
+    for (const c of checks.filter((c) => c.status !== 'ok' && c.fix)) {
+      io.err(`${c.status === 'fail' ? io.errColor.red('✗') : io.errColor.yellow('!')} ${c.name}: ${c.fix}`);
+    }
+    if (!failed) io.err(io.errColor.green('All checks passed.'));
+  }
+  return failed ? ExitCode.FAILURE : ExitCode.OK;
+}
+
+function checkRuntime(): Check {
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  if (major < 20 || (major === 20 && minor < 18)) {
+    return { name: 'runtime', status: 'fail', detail: `Node ${process.versions.node}`, fix: 'Install Node.js 24 LTS (or at least 20.18).' };
+  }
+  if (major === 20) {
+    return { name: 'runtime', status: 'warn', detail: `Node ${process.versions.node} (end of life since April 2026)`, fix: 'Upgrade to Node.js 24 LTS; orderlink supports both.' };
+  }
+  return { name: 'runtime', status: 'ok', detail: `Node ${process.versions.node}` };
+}
+
+function modeText(path: string): string {
+  return (statSync(path).mode & 0o777).toString(8).padStart(4, '0');
+}
+
+function checkDataDir(ctx: Context): Check {
+  const dir = ctx.paths.dir;
+  if (!existsSync(dir)) {
+    return { name: 'data directory', status: 'ok', detail: `${dir} (not created yet; made 0700 on first use)` };
+  }
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch {
+    return { name: 'data directory', status: 'fail', detail: `${dir} is not writable`, fix: `Fix the permissions of ${dir} or use --home.` };
+  }
+  const mode = modeText(dir);
+  if (process.platform !== 'win32' && mode !== '0700') {
+    return { name: 'data directory', status: 'warn', detail: `${dir} has mode ${mode}`, fix: `chmod 700 ${dir} (orderlink does this itself on the next write).` };
+  }
+  return { name: 'data directory', status: 'ok', detail: `${dir} (0700)` };
+}
+
+function checkDatabase(ctx: Context): Check[] {
+  const path = ctx.paths.db;
+  if (!existsSync(path)) return [{ name: 'database', status: 'ok', detail: 'not created yet (created on first use)' }];
+  try {
+    const store = ctx.store();
+    const problems = store.integrityProblems();
+    const mode = modeText(path);
+    const checks: Check[] = [];
+    if (problems.length) {
+      checks.push({ name: 'database', status: 'fail', detail: `integrity_check: ${problems.slice(0, 3).join('; ')}`, fix: 'Restore orderlink.db from a backup, or move it aside and re-sync (orders are re-fetched; links are kept in the vault).' });
+    } else {
+      checks.push({ name: 'database', status: mode === '0600' || process.platform === 'win32' ? 'ok' : 'warn', detail: `integrity ok, schema v${store.schemaVersion()}, mode ${mode}`, ...(mode === '0600' ? {} : { fix: `chmod 600 ${path}` }) });
+    }
+    const audit = store.audit.verify();
+    checks.push(
+      audit.ok
+        ? { name: 'audit chain', status: 'ok', detail: `${audit.rows} rows verified` }
+        : { name: 'audit chain', status: 'fail', detail: audit.problems.map((p) => p.message).slice(0, 2).join('; '), fix: 'Run `orderlink audit --verify` for every problem; restore from a backup if you have one.' },
+    );
+    return checks;
+  } catch (err) {
+    const msg = err instanceof OrderlinkError ? err.message : 'cannot open or read the database';
+    return [{ name: 'database', status: 'fail', detail: msg, fix: 'Check the file, or move it aside and run `orderlink sync --full` to rebuild it.' }];
+  }
+}
+
+async function checkVault(ctx: Context): Promise<Check[]> {
+  const { probeKeySources } = await import('../vault/probe.js');
+  const probe = await probeKeySources(ctx.env);
+  const checks: Check[] = [];
+  if (!ctx.hasVault()) {
+    const chosen = probe.find((p) => p.usable);
+    checks.push(
+      chosen
+        ? { name: 'key source', status: chosen.durable ? 'ok' : 'warn', detail: `${chosen.source}: ${chosen.detail} (would be used for a new vault)`, ...(chosen.fix ? { fix: chosen.fix } : {}) }
+        : { name: 'key source', status: 'fail', detail: 'none usable: ' + probe.map((p) => `${p.source}: ${p.detail}`).join('; '), fix: probe.find((p) => p.fix)?.fix ?? 'Configure a key source.' },
+    );
+    checks.push({ name: 'vault', status: 'ok', detail: 'not created yet (created when you first link)' });
+    return checks;
+  }
+  try {
+    const vault = await ctx.vault();
+    const s = vault.status();
+    const p = probe.find((x) => x.source === s.keySource);
+    checks.push({ name: 'key source', status: s.durable ? 'ok' : 'warn', detail: `${s.keySource} (${s.backend})${s.durable ? '' : ', NOT durable'}`, ...(s.durable ? {} : { fix: p?.fix ?? 'Move the key to a durable source with `orderlink vault migrate`.' }) });
+    checks.push({ name: 'vault', status: s.warnings.length ? 'warn' : 'ok', detail: `opens; ${s.secrets} secret${s.secrets === 1 ? '' : 's'}, generation ${s.generation}${s.warnings.length ? '; ' + s.warnings.join('; ') : ''}` });
+  } catch (err) {
+    const e = err instanceof OrderlinkError ? err : undefined;
+    checks.push({ name: 'vault', status: 'fail', detail: e ? `${e.code}: ${e.message}` : 'cannot open the vault', fix: e?.hint ?? 'Run `orderlink vault status` for details.' });
+  }
+  return checks;
+}

@@ -1,0 +1,100 @@
+/**
+ * `orderlink link [CONNECTOR]`: link an account. Interactive (browser on a loopback redirect),
+ * headless (`--no-browser`: the URL is printed and we wait), paste-the-URL (`--manual`), or
+ * non-interactive for CI (a refresh token from stdin or a named environment variable, never argv,
+ * validated by one refresh before anything is saved). `--reconnect` repairs a connection in place.
+ */
+import type { Command } from 'commander';
+import type { App } from '../cli.js';
+import type { Context } from '../context.js';
+import { usageError } from '../errors.js';
+import { parsePositiveInt } from './options.js';
+
+export interface LinkOptions {
+  connector?: string;
+  alias?: string;
+  baseUrl?: string;
+  browser: boolean;
+  timeoutSeconds: number;
+  manual: boolean;
+  refreshTokenStdin: boolean;
+  refreshTokenEnv?: string;
+  reconnect?: string;
+  loginHint?: string;
+}
+
+export function register(cmd: Command, app: App): void {
+  cmd
+    .argument('[connector]', 'connector id (e.g. sandbox); omit to be asked "Where do you shop?"')
+    .option('--alias <name>', 'name this account (several accounts per provider)', undefined)
+    .option('--base-url <url>', 'provider base URL / issuer (sandbox: env ORDERLINK_SANDBOX_URL)')
+    .option('--no-browser', 'do not launch a browser; print the URL and wait (SSH sessions)')
+    .option('--timeout <seconds>', 'give up waiting for the browser after this long', '300')
+    .option('--manual', 'paste the final redirect URL instead of a loopback listener (providers that forbid http://127.0.0.1)', false)
+    .option('--refresh-token-stdin', 'CI: read a refresh token from stdin instead of opening a browser', false)
+    .option('--refresh-token-env <var>', 'CI: read a refresh token from this environment variable')
+    .option('--reconnect <connection>', 're-link a connection in place (keeps its id and its orders)')
+    .option('--login-hint <account>', 'suggest an account to the provider (sandbox: alice, bob, carol)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ orderlink link                                      # "Where do you shop?"
+  $ orderlink link sandbox --alias work                 # browser on a loopback redirect
+  $ orderlink link sandbox --no-browser                 # print the URL, open it anywhere
+  $ orderlink link sandbox --manual                     # paste the final URL back
+  $ echo "$RT" | orderlink link sandbox --refresh-token-stdin     # CI, never in argv
+  $ orderlink link sandbox --refresh-token-env SANDBOX_REFRESH_TOKEN
+  $ orderlink link --reconnect sandbox:work             # after "reauth required"
+
+Docs: docs/linking.md`,
+    )
+    .action(
+      (
+        connector: string | undefined,
+        o: { alias?: string; baseUrl?: string; browser: boolean; timeout: string; manual: boolean; refreshTokenStdin: boolean; refreshTokenEnv?: string; reconnect?: string; loginHint?: string },
+      ) => {
+        if (o.refreshTokenEnv !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(o.refreshTokenEnv)) {
+          throw usageError('BAD_OPTION', '--refresh-token-env takes the NAME of an environment variable, not a token', 'Example: --refresh-token-env SANDBOX_REFRESH_TOKEN');
+        }
+        if (o.refreshTokenStdin && o.refreshTokenEnv) throw usageError('BAD_OPTION', 'use either --refresh-token-stdin or --refresh-token-env, not both');
+        if (o.manual && (o.refreshTokenStdin || o.refreshTokenEnv)) throw usageError('BAD_OPTION', '--manual is a browser flow; it does not combine with a refresh token');
+        const opts: LinkOptions = {
+          ...(connector ? { connector } : {}),
+          ...(o.alias ? { alias: o.alias } : {}),
+          ...(o.baseUrl ? { baseUrl: o.baseUrl } : {}),
+          browser: o.browser,
+          timeoutSeconds: parsePositiveInt(o.timeout, '--timeout', 3600),
+          manual: o.manual,
+          refreshTokenStdin: o.refreshTokenStdin,
+          ...(o.refreshTokenEnv ? { refreshTokenEnv: o.refreshTokenEnv } : {}),
+          ...(o.reconnect ? { reconnect: o.reconnect } : {}),
+          ...(o.loginHint ? { loginHint: o.loginHint } : {}),
+        };
+        return app.run('link', opts, runLink);
+      },
+    );
+}
+
+export async function runLink(ctx: Context, opts: LinkOptions): Promise<number> {
+  const { linkAccount } = await import('../link/index.js');
+  const { pickRetailer } = await import('../link/picker.js');
+  let o = opts;
+  if (!o.connector && !o.reconnect) {
+    if (!(ctx.io.stdinIsTTY && ctx.io.stderrIsTTY)) {
+      throw usageError('CONNECTOR_REQUIRED', 'name a connector to link (no terminal to ask on)', 'Example: orderlink link sandbox. See `orderlink link --help`.');
+    }
+    const chosen = await pickRetailer(ctx);
+    if (!chosen) return 1;
+    o = { ...o, connector: chosen };
+  }
+  const result = await linkAccount(ctx, o);
+  const io = ctx.io;
+  if (ctx.json) {
+    io.out(JSON.stringify({ linked: true, reconnected: result.reconnected, connection: result.connection }, null, 2));
+  } else {
+    io.err(`${io.errColor.green('✓')} ${result.reconnected ? 'Re-linked' : 'Linked'} ${result.connection.handle} (${result.connection.account_label ?? 'account'}) as connection ${result.connection.id}.`);
+    io.err(`  Next: orderlink sync ${result.connection.handle}`);
+  }
+  return 0;
+}

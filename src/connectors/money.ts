@@ -1,0 +1,68 @@
+/**
+ * Money without floats. Providers send decimal strings (or, for some, numbers) in major units;
+ * we store integers in minor units using each currency's ISO 4217 exponent. A value with more
+ * fractional digits than the currency allows is an error, not a rounding.
+ */
+
+/** ISO 4217 minor-unit exponents that differ from 2 (the default). */
+const EXPONENT: Record<string, number> = {
+  BIF: 0, CLP: 0, DJF: 0, GNF: 0, ISK: 0, JPY: 0, KMF: 0, KRW: 0, PYG: 0, RWF: 0, UGX: 0, UYI: 0,
+  VND: 0, VUV: 0, XAF: 0, XOF: 0, XPF: 0,
+  BHD: 3, IQD: 3, JOD: 3, KWD: 3, LYD: 3, OMR: 3, TND: 3,
+  CLF: 4, UYW: 4,
+};
+
+export function currencyExponent(currency: string): number {
+  return EXPONENT[currency.toUpperCase()] ?? 2;
+}
+
+export function isCurrencyCode(s: string): boolean {
+  return /^[A-Z]{3}$/.test(s);
+}
+
+export class MoneyError extends Error {
+  override readonly name = 'MoneyError';
+}
+
+/** "12.34" USD → 1234; "1200" JPY → 1200; "12.345" KWD → 12345; "-4.37" → -437. */
+export function toMinorUnits(value: string | number, currency: string): number {
+  const exp = currencyExponent(currency);
+  const text = typeof value === 'number' ? numberToPlain(value) : value.trim();
+  const m = /^([+-])?(\d+)(?:\.(\d+))?$/.exec(text);
+  if (!m) throw new MoneyError(`"${text.slice(0, 32)}" is not a decimal amount`);
+  const [, sign, whole, frac = ''] = m;
+  const trimmed = frac.replace(/0+$/, '');
+  if (trimmed.length > exp) throw new MoneyError(`"${text.slice(0, 32)}" has more decimals than ${currency} allows (${exp})`);
+  const minor = Number(whole) * 10 ** exp + (exp ? Number(trimmed.padEnd(exp, '0')) : 0);
+  if (!Number.isSafeInteger(minor)) throw new MoneyError(`"${text.slice(0, 32)}" is out of range`);
+  return sign === '-' ? -minor : minor;
+}
+
+function numberToPlain(n: number): string {
+  if (!Number.isFinite(n)) throw new MoneyError(`${n} is not a finite amount`);
+  // Numbers from JSON (e.g. Plaid) are doubles; 12 significant digits round-trip every real price.
+  return Number(n.toPrecision(12)).toString();
+}
+
+/** 1234 USD → "12.34"; 1200 JPY → "1200"; 12345 KWD → "12.345". */
+export function formatMinor(minor: number, currency: string): string {
+  const exp = currencyExponent(currency);
+  const neg = minor < 0;
+  const abs = Math.abs(minor);
+  if (exp === 0) return `${neg ? '-' : ''}${abs}`;
+  const s = String(abs).padStart(exp + 1, '0');
+  return `${neg ? '-' : ''}${s.slice(0, -exp)}.${s.slice(-exp)}`;
+}
+
+const SYMBOL: Record<string, string> = { USD: '$', EUR: '€', GBP: '£', JPY: '¥', CAD: 'CA$', AUD: 'A$' };
+
+/** For humans: "$12.34", "¥1,200", "KWD 12.345". */
+export function displayMoney(minor: number, currency: string): string {
+  const plain = formatMinor(minor, currency);
+  const neg = plain.startsWith('-');
+  const [whole = '0', frac] = (neg ? plain.slice(1) : plain).split('.');
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  const body = frac === undefined ? grouped : `${grouped}.${frac}`;
+  const sym = SYMBOL[currency];
+  return `${neg ? '-' : ''}${sym ? sym + body : `${currency} ${body}`}`;
+}

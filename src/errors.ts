@@ -1,0 +1,140 @@
+/**
+ * The error taxonomy and the one place that maps errors to exit codes.
+ *
+ * Every user-facing failure is an OrderlinkError with a stable string `code` (tests and
+ * `--json` match on it), a message saying what happened, and a `hint` saying what to do next.
+ * Messages must never contain a secret: build them from names and ids, never from values
+ * received from a provider's token endpoint or the vault.
+ */
+
+/** Documented in README.md ("Exit codes"). Keep the two in step: test/docs.test.ts checks. */
+export const ExitCode = {
+  OK: 0,
+  FAILURE: 1,
+  USAGE: 2,
+  PARTIAL: 3,
+  REAUTH_REQUIRED: 4,
+  VAULT_LOCKED: 5,
+  INTEGRITY: 6,
+  BUSY: 7,
+  INTERNAL: 70,
+  INTERRUPTED: 130,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+export type ErrorKind =
+  | 'failure'
+  | 'usage'
+  | 'partial'
+  | 'reauth'
+  | 'vault_locked'
+  | 'integrity'
+  | 'busy'
+  | 'interrupted';
+
+const exitFor: Record<ErrorKind, ExitCodeValue> = {
+  failure: ExitCode.FAILURE,
+  usage: ExitCode.USAGE,
+  partial: ExitCode.PARTIAL,
+  reauth: ExitCode.REAUTH_REQUIRED,
+  vault_locked: ExitCode.VAULT_LOCKED,
+  integrity: ExitCode.INTEGRITY,
+  busy: ExitCode.BUSY,
+  interrupted: ExitCode.INTERRUPTED,
+};
+
+export interface ErrorOptions {
+  hint?: string;
+  kind?: ErrorKind;
+  /** Extra machine-readable facts for `--json` (never secrets). */
+  details?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+export class OrderlinkError extends Error {
+  override readonly name: string = 'OrderlinkError';
+  readonly code: string;
+  readonly hint: string | undefined;
+  readonly kind: ErrorKind;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: string, message: string, opts: ErrorOptions = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.code = code;
+    this.hint = opts.hint;
+    this.kind = opts.kind ?? 'failure';
+    this.details = opts.details;
+  }
+
+  get exitCode(): ExitCodeValue {
+    return exitFor[this.kind];
+  }
+}
+
+export const usageError = (code: string, message: string, hint?: string): OrderlinkError =>
+  new OrderlinkError(code, message, { kind: 'usage', hint });
+
+export const VAULT_LOCKED_HINT =
+  'Choose a key source: (1) the OS keychain (install and unlock a Secret Service such as gnome-keyring, ' +
+  'or KWallet / macOS Keychain / Windows Credential Manager); (2) ORDERLINK_VAULT_KEY=<base64 of 32 random bytes> ' +
+  '(for CI: `openssl rand -base64 32`); (3) a passphrase: ORDERLINK_VAULT_PASSPHRASE, or run in a terminal to be prompted.';
+
+export interface MappedError {
+  exitCode: ExitCodeValue;
+  code: string;
+  message: string;
+  hint?: string | undefined;
+  details?: Record<string, unknown> | undefined;
+  internal: boolean;
+}
+
+/**
+ * Map anything thrown to an exit code and a safe message. Unknown errors become INTERNAL with a
+ * generic message: their text may carry data we did not vet (a provider body, a token), so only
+ * the error's class name is shown unless --verbose asks for more (and even then, see cli.ts).
+ */
+export function mapError(err: unknown): MappedError {
+  if (err instanceof OrderlinkError) {
+    return {
+      exitCode: err.exitCode,
+      code: err.code,
+      message: err.message,
+      hint: err.hint,
+      details: err.details,
+      internal: false,
+    };
+  }
+  if (isCommanderError(err)) {
+    return {
+      exitCode: err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE,
+      code: 'USAGE',
+      message: err.message.replace(/^error:\s*/i, ''),
+      hint: 'Run with --help to see the options and examples.',
+      internal: false,
+    };
+  }
+  const name = err instanceof Error ? err.name : typeof err;
+  return {
+    exitCode: ExitCode.INTERNAL,
+    code: 'INTERNAL',
+    message: `an unexpected internal error occurred (${name})`,
+    hint: 'Run again with --verbose for a trace without secrets, and report it if it persists.',
+    internal: true,
+  };
+}
+
+interface CommanderLikeError {
+  code: string;
+  exitCode: number;
+  message: string;
+}
+
+function isCommanderError(err: unknown): err is CommanderLikeError {
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    typeof (err as { code?: unknown }).code === 'string' &&
+    (err as { code: string }).code.startsWith('commander.') &&
+    typeof (err as { exitCode?: unknown }).exitCode === 'number'
+  );
+}

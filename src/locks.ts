@@ -1,0 +1,95 @@
+/**
+ * Cross-process locks that a crash cannot leave behind. Each lock is a tiny SQLite file held by
+ * an open `BEGIN EXCLUSIVE` transaction: the OS releases it when the process dies (even on
+ * kill -9), so there are no stale lock files to clean up. Waiting polls without blocking the
+ * event loop. Within one process an async mutex orders callers first, since SQLite locks are
+ * per connection, not per process.
+ */
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { OrderlinkError } from './errors.js';
+
+export interface Lock {
+  release(): void;
+}
+
+const local = new Map<string, Promise<void>>();
+
+export interface AcquireOptions {
+  /** How long to wait for another holder; 0 = fail at once. */
+  waitMs: number;
+  signal?: AbortSignal;
+  /** Called once if we have to wait (to print "waiting for another sync…"). */
+  onWait?: () => void;
+  /** Describes the holder in the BUSY error. */
+  what: string;
+}
+
+export async function acquireLock(dir: string, name: string, opts: AcquireOptions): Promise<Lock> {
+  const path = join(dir, `${name.replace(/[^a-zA-Z0-9_.-]/g, '_')}.lock`);
+  // In-process queue.
+  const prev = local.get(path) ?? Promise.resolve();
+  let releaseLocal!: () => void;
+  const mine = new Promise<void>((r) => (releaseLocal = r));
+  const chained = prev.then(() => mine);
+  local.set(path, chained);
+  await prev;
+
+  const deadline = Date.now() + opts.waitMs;
+  let db: Database.Database | undefined;
+  let warned = false;
+  try {
+    db = new Database(path);
+    db.pragma('busy_timeout = 0');
+    db.pragma('journal_mode = DELETE');
+    for (;;) {
+      try {
+        db.exec('BEGIN EXCLUSIVE');
+        break;
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
+        if (opts.signal?.aborted) throw new OrderlinkError('INTERRUPTED', 'interrupted while waiting for a lock', { kind: 'interrupted' });
+        if (Date.now() >= deadline) {
+          throw new OrderlinkError('BUSY', `${opts.what} is already running on this data directory`, {
+            kind: 'busy',
+            hint: 'Wait for it to finish (or pass --wait SECONDS), then try again.',
+          });
+        }
+        if (!warned) {
+          opts.onWait?.();
+          warned = true;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  } catch (err) {
+    db?.close();
+    releaseLocal();
+    if (local.get(path) === chained) local.delete(path);
+    throw err;
+  }
+  let released = false;
+  return {
+    release() {
+      if (released) return;
+      released = true;
+      try {
+        db!.exec('ROLLBACK');
+      } catch {
+        /* already gone */
+      }
+      db!.close();
+      releaseLocal();
+      if (local.get(path) === chained) local.delete(path);
+    },
+  };
+}
+
+export async function withLock<T>(dir: string, name: string, opts: AcquireOptions, fn: () => Promise<T>): Promise<T> {
+  const lock = await acquireLock(dir, name, opts);
+  try {
+    return await fn();
+  } finally {
+    lock.release();
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The policy layer (seed 000's "Permissions & Policy Layer", SECURITY.md rule 24). Every raw
+ * record passes through here before validation, mapping and the store:
+ * 1. the connector's allow-list keeps only the fields it declared — payment objects, card
+ *    brands and last fours, addresses and notes are dropped because nobody listed them;
+ * 2. every declared free-text field is scrubbed of card-number-like digit runs that pass the
+ *    Luhn check, whatever field they hide in.
+ */
+
+type AllowTree = { [key: string]: AllowTree | true };
+
+const treeCache = new WeakMap<readonly string[], AllowTree>();
+
+function buildTree(paths: readonly string[]): AllowTree {
+  const cached = treeCache.get(paths);
+  if (cached) return cached;
+  const root: AllowTree = {};
+  for (const path of paths) {
+    const parts = path.split('.').flatMap((p) => (p.endsWith('[]') ? [p.slice(0, -2), '[]'] : [p]));
+    let node = root;
+    parts.forEach((part, i) => {
+      if (i === parts.length - 1) {
+        node[part] = true;
+        return;
+      }
+      const next = node[part];
+      if (next === true) return;
+      node = node[part] = next ?? {};
+    });
+  }
+  treeCache.set(paths, root);
+  return root;
+}
+
+function pick(value: unknown, tree: AllowTree | true): unknown {
+  if (tree === true) return value;
+  if (Array.isArray(value)) {
+    const each = tree['[]'];
+    return each === undefined ? undefined : value.map((v) => pick(v, each));
+  }
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, sub] of Object.entries(tree)) {
+    if (k === '[]') continue;
+    if (Object.prototype.hasOwnProperty.call(value, k)) {
+      const v = pick((value as Record<string, unknown>)[k], sub);
+      if (v !== undefined) out[k] = v;
+    }
+  }
+  return out;
+}
+
+/** Keep only the allow-listed fields of a raw record. */
+export function applyAllowList(raw: unknown, allowList: readonly string[]): unknown {
+  return pick(raw, buildTree(allowList));
+}
+
+export function luhnValid(digits: string): boolean {
+  let sum = 0;
+  let double = false;
+  for (let i = digits.length - 1; i >= 0; i--) {
+    let d = digits.charCodeAt(i) - 48;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    double = !double;
+  }
+  return sum % 10 === 0;
+}
+
+/** 13–19 digits, optionally grouped by single spaces or dashes (how card numbers are written). */
+const CARD_RUN = /(?<![\d])\d(?:[ -]?\d){12,18}(?![\d])/g;
+export const CARD_REDACTION = '[card number removed]';
+
+/** Replace every Luhn-valid card-number-like run in a string. */
+export function redactCardNumbers(text: string): string {
+  if (!/\d{4}/.test(text) && !/\d[ -]\d/.test(text)) return text;
+  return text.replace(CARD_RUN, (run) => {
+    const digits = run.replace(/[ -]/g, '');
+    return digits.length >= 13 && digits.length <= 19 && luhnValid(digits) ? CARD_REDACTION : run;
+  });
+}
+
+function scrubPath(value: unknown, parts: string[]): unknown {
+  if (parts.length === 0) return typeof value === 'string' ? redactCardNumbers(value) : value;
+  const [head, ...rest] = parts as [string, ...string[]];
+  if (head === '[]') return Array.isArray(value) ? value.map((v) => scrubPath(v, rest)) : value;
+  if (value === null || typeof value !== 'object' || !Object.prototype.hasOwnProperty.call(value, head)) return value;
+  const obj = value as Record<string, unknown>;
+  obj[head] = scrubPath(obj[head], rest);
+  return obj;
+}
+
+/** Scrub card numbers from the declared free-text fields (in place on the allow-listed copy). */
+export function scrubFreeText(record: unknown, paths: readonly string[]): unknown {
+  let out = record;
+  for (const p of paths) {
+    out = scrubPath(out, p.split('.').flatMap((x) => (x.endsWith('[]') ? [x.slice(0, -2), '[]'] : [x])));
+  }
+  return out;
+}
+
+/** The whole policy for one raw record. */
+export function applyPolicy(raw: unknown, allowList: readonly string[], freeText: readonly string[]): unknown {
+  return scrubFreeText(applyAllowList(raw, allowList), freeText);
+}

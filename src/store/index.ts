@@ -1,0 +1,82 @@
+/**
+ * The store: one SQLite file per profile. It never sees a token: connections hold a vault
+ * reference only. Repositories hang off one Store object so commands open the file once.
+ */
+import { AuditLog } from './audit.js';
+import { Connections } from './connections.js';
+import { integrityCheck, openDatabase, schemaVersion, type DB } from './db.js';
+import { OrderWriter } from './orders.js';
+import { OrderQueries } from './queries.js';
+import { SyncRuns } from './runs.js';
+
+export { connectionHandle } from './connections.js';
+export type { Connection, ConnectionStatus, ProviderType, NewConnection } from './connections.js';
+export type { PageCounts, PageWrite } from './orders.js';
+export type { OrderFilter, OrderRow, ItemRow, StatRow, SortKey } from './queries.js';
+export type { SyncRun, RunStatus, RunMode } from './runs.js';
+export type { AuditEntry, AuditFilter, AuditVerifyResult, AuditProblem } from './audit.js';
+
+export class Store {
+  readonly connections: Connections;
+  readonly audit: AuditLog;
+  readonly runs: SyncRuns;
+  readonly orders: OrderQueries;
+  private writer: OrderWriter | undefined;
+
+  constructor(
+    readonly db: DB,
+    readonly profile: string,
+    readonly path: string,
+  ) {
+    this.connections = new Connections(db, profile);
+    this.audit = new AuditLog(db);
+    this.runs = new SyncRuns(db);
+    this.orders = new OrderQueries(db);
+  }
+
+  /** The page writer (its statements are prepared on first use). */
+  orderWriter(): OrderWriter {
+    return (this.writer ??= new OrderWriter(this.db));
+  }
+
+  /** Delete a connection's orders (disconnect --purge); the connection row and the audit trail stay. */
+  purgeOrders(connectionId: number): number {
+    return this.db.transaction(() => {
+      this.db.prepare('DELETE FROM orders_fts WHERE rowid IN (SELECT id FROM orders WHERE connection_id = ?)').run(connectionId);
+      return this.db.prepare('DELETE FROM orders WHERE connection_id = ?').run(connectionId).changes;
+    }).immediate();
+  }
+
+  static open(path: string, profile: string): Store {
+    return new Store(openDatabase(path), profile, path);
+  }
+
+  getMeta(key: string): string | undefined {
+    const r = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+    return r?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  /** The vault's rollback high-water mark lives here, outside the vault file it protects. */
+  vaultGeneration(): { get(): number; set(n: number): void } {
+    return {
+      get: () => Number(this.getMeta('vault_generation') ?? '0'),
+      set: (n: number) => this.setMeta('vault_generation', String(n)),
+    };
+  }
+
+  schemaVersion(): number {
+    return schemaVersion(this.db);
+  }
+
+  integrityProblems(): string[] {
+    return integrityCheck(this.db);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Syncing several connections: one sync per data directory at a time (a crash-proof lock; the
+ * second run waits or exits with a clear message, rule 25), connections concurrently up to a
+ * bound, and one report.
+ */
+import type { Context } from '../context.js';
+import { getConnector } from '../connectors/registry.js';
+import { OrderlinkError } from '../errors.js';
+import { acquireLock } from '../locks.js';
+import { connectionHandle, type Connection } from '../store/index.js';
+import type { TokenManager } from '../tokens/index.js';
+import { retryPolicyFromEnv } from './http.js';
+import { syncConnection, type ConnectionResult, type ProgressEvent } from './engine.js';
+
+export type { ConnectionResult, ProgressEvent, RecordError } from './engine.js';
+
+export interface SyncAllOptions {
+  connections: Connection[];
+  full: boolean;
+  since: string | null;
+  dryRun: boolean;
+  concurrency: number;
+  pageSize: number;
+  maxPages?: number;
+  /** Seconds to wait for another sync on the same home; 0 = exit at once. */
+  waitSeconds: number;
+  tokens: TokenManager;
+  onProgress: (e: ProgressEvent) => void;
+}
+
+export async function syncAll(ctx: Context, o: SyncAllOptions): Promise<ConnectionResult[]> {
+  const lock = await acquireLock(ctx.paths.locks, 'sync', {
+    waitMs: o.waitSeconds * 1000,
+    signal: ctx.signal,
+    what: 'another `orderlink sync`',
+    onWait: () => ctx.io.err('Another sync is running on this data directory; waiting for it to finish…'),
+  });
+  try {
+    const store = ctx.store();
+    const policy = retryPolicyFromEnv(ctx.env);
+    const results: ConnectionResult[] = new Array(o.connections.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < o.connections.length) {
+        const i = next++;
+        // Re-read: another process may have changed it (reauth, cursor) before we took the lock.
+        const conn = store.connections.get(o.connections[i]!.id)!;
+        results[i] = await syncConnection({
+          store,
+          connection: conn,
+          handle: connectionHandle(conn),
+          connector: getConnector(conn.connector),
+          tokens: o.tokens,
+          fetch: ctx.fetch,
+          policy,
+          signal: ctx.signal,
+          runId: ctx.runId,
+          full: o.full,
+          since: o.since,
+          dryRun: o.dryRun,
+          pageSize: o.pageSize,
+          ...(o.maxPages === undefined ? {} : { maxPages: o.maxPages }),
+          now: () => ctx.now(),
+          trace: (l) => ctx.trace(l),
+          audit: (a, id, d) => ctx.audit(a, id, d),
+          onProgress: o.onProgress,
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency, o.connections.length)) }, worker));
+    return results;
+  } finally {
+    lock.release();
+  }
+}
+
+export function selectConnections(ctx: Context, specs: string[]): Connection[] {
+  const store = ctx.store();
+  if (specs.length) return specs.map((s) => store.connections.resolve(s));
+  const all = store.connections.list().filter((c) => c.status === 'active' || c.status === 'error');
+  if (all.length === 0) {
+    const any = store.connections.list().filter((c) => c.status === 'reauth_required');
+    throw new OrderlinkError('NOTHING_TO_SYNC', any.length ? 'every connection needs to be re-linked before it can sync' : 'there are no connections to sync', {
+      kind: any.length ? 'reauth' : 'failure',
+      hint: any.length ? `Run: orderlink link --reconnect ${any[0]!.id}` : 'Link one first: `orderlink link` (or try `orderlink demo`).',
+    });
+  }
+  return all;
+}

@@ -1,0 +1,73 @@
+/**
+ * Sync progress on stderr. On a TTY: one live line per connection (pages, orders, rate),
+ * redrawn at most ten times a second. Piped or in CI: one quiet line when a connection starts
+ * and one when it ends. With --json: nothing (stdout carries the report).
+ */
+import type { IO } from './io.js';
+
+export interface ProgressLine {
+  key: string;
+  label: string;
+  pages: number;
+  items: number;
+  done: boolean;
+  status?: string;
+}
+
+export interface Progress {
+  update(line: ProgressLine): void;
+  stop(): void;
+}
+
+export function createProgress(io: IO, mode: 'live' | 'lines' | 'off'): Progress {
+  if (mode === 'off') return { update() {}, stop() {} };
+  if (mode === 'lines') {
+    const seen = new Set<string>();
+    return {
+      update(l) {
+        if (!seen.has(l.key)) {
+          seen.add(l.key);
+          io.err(`sync ${l.label}: started`);
+        }
+        if (l.done) io.err(`sync ${l.label}: ${l.status ?? 'done'} — ${l.items} orders in ${l.pages} page${l.pages === 1 ? '' : 's'}`);
+      },
+      stop() {},
+    };
+  }
+  const lines = new Map<string, ProgressLine & { started: number }>();
+  let drawn = 0;
+  let last = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const c = io.errColor;
+  const spinner = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+  let frame = 0;
+  const draw = () => {
+    last = Date.now();
+    frame++;
+    let out = drawn > 0 ? `\x1b[${drawn}A` : '';
+    for (const l of lines.values()) {
+      const secs = Math.max(0.001, (Date.now() - l.started) / 1000);
+      const rate = Math.round(l.items / secs);
+      const icon = l.done ? (l.status === 'success' ? c.green('✓') : c.yellow('!')) : c.cyan(spinner[frame % spinner.length]!);
+      const text = `${icon} ${l.label.padEnd(24)} ${String(l.pages).padStart(5)} pages ${String(l.items).padStart(8)} orders ${l.done ? c.dim(l.status ?? '') : c.dim(`${rate}/s`)}`;
+      out += `\x1b[2K${text.slice(0, Math.max(20, io.columns + 20))}\n`;
+    }
+    drawn = lines.size;
+    io.stderr.write(out);
+  };
+  return {
+    update(l) {
+      const prev = lines.get(l.key);
+      lines.set(l.key, { ...l, started: prev?.started ?? Date.now() });
+      if (!timer) {
+        timer = setInterval(draw, 100);
+        timer.unref();
+      }
+      if (l.done || Date.now() - last > 100) draw();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      if (lines.size) draw();
+    },
+  };
+}

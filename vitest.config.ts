@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    globalSetup: ['test/helpers/global-setup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    // 2-core machines: end-to-end tests spawn the CLI and servers; keep parallelism modest.
+    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+  },
+});
