@@ -140,6 +140,7 @@ export async function main(argv: readonly string[], opts: MainOptions = {}): Pro
         io,
         {
           home: g.home ? (await import('node:path')).resolve(g.home) : defaultHome(env),
+          homeExplicit: Boolean(g.home || env.ORDERLINK_HOME),
           profile: validateProfile(g.profile),
           json: g.json,
           verbose: g.verbose,

@@ -12,6 +12,8 @@ import type { Vault, KeychainBackend } from './vault/index.js';
 
 export interface GlobalOptions {
   home: string;
+  /** The home came from --home or ORDERLINK_HOME (not the platform default). */
+  homeExplicit?: boolean;
   profile: string;
   json: boolean;
   verbose: boolean;
@@ -29,6 +31,7 @@ export interface Prompter {
 export interface Context {
   readonly io: IO;
   readonly paths: ProfilePaths;
+  readonly homeExplicit: boolean;
   readonly profile: string;
   readonly json: boolean;
   readonly verbose: boolean;
@@ -73,6 +76,7 @@ export function createContext(io: IO, opts: GlobalOptions, overrides: ContextOve
   const ctx: Context = {
     io,
     paths,
+    homeExplicit: opts.homeExplicit ?? false,
     profile: opts.profile,
     json: opts.json,
     verbose: opts.verbose,

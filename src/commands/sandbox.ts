@@ -4,6 +4,7 @@ import type { App } from '../cli.js';
 import type { Context } from '../context.js';
 import { parsePositiveInt } from './options.js';
 import { printJson } from '../ui/render.js';
+import { FAULTS_HELP } from '../sandbox/faults.js'; // small: the server itself loads only on `serve`
 
 export interface SandboxServeOptions {
   port: number;
@@ -24,9 +25,9 @@ export function register(cmd: Command, app: App): void {
     .option('--accounts <n>', 'number of sandbox accounts (alice, bob, carol, ...)', '3')
     .option('--faults <spec>', 'fault injection spec (see below)')
     .option('--auto-consent', 'approve every authorization request without a screen (tests, CI, demo)', false);
-  serve.addHelpText('after', async () => {
-    const { FAULTS_HELP } = await import('../sandbox/index.js');
-    return `
+  serve.addHelpText(
+    'after',
+    `
 Examples:
   $ orderlink sandbox serve --port 4010
   $ orderlink sandbox serve --auto-consent --orders 5000 --faults "latency=20ms,rate429=every:5"
@@ -34,8 +35,8 @@ Examples:
 
 ${FAULTS_HELP}
 
-Docs: docs/sandbox.md`;
-  });
+Docs: docs/sandbox.md`,
+  );
   serve.action((o: { port: string; orders: string; seed: string; accounts: string; faults?: string; autoConsent: boolean }) =>
     app.run(
       'sandbox serve',

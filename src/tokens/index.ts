@@ -58,7 +58,7 @@ export class TokenManager {
       });
     }
     const vault = await this.ctx.vault();
-    await vault.reload?.();
+    // get() re-reads the file when another process changed it (a rotation we must not miss).
     const text = vault.get(conn.tokenRef);
     this.ctx.audit('token.use', conn.id, { purpose });
     if (text === null) {
