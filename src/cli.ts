@@ -55,7 +55,7 @@ export async function buildProgram(argv: readonly string[], io: IO, app: App, lo
     .description('Link your shopping accounts, keep their tokens in an encrypted vault, and sync your orders into a local SQLite file you own.')
     .version(await version(), '-V, --version')
     .option('--home <dir>', 'data directory (env ORDERLINK_HOME; default: the platform data dir)')
-    .option('--profile <name>', 'profile: a separate database and vault under the home', process.env.ORDERLINK_PROFILE ?? 'default')
+    .option('--profile <name>', 'profile: a separate database and vault under the home', (v) => validateProfile(v), process.env.ORDERLINK_PROFILE ?? 'default')
     .option('--json', 'machine-readable JSON output (errors too)', false)
     .option('-v, --verbose', 'trace requests and decisions on stderr (secrets masked)', false)
     .option('--no-color', 'disable colour (also NO_COLOR)')

@@ -7,7 +7,7 @@ import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { App } from '../cli.js';
 import type { Context } from '../context.js';
-import { OrderlinkError, ExitCode } from '../errors.js';
+import { OrderlinkError, ExitCode, VAULT_LOCKED_HINT } from '../errors.js';
 import { pickFormat, printJson, renderRows, type Column } from '../ui/render.js';
 import { statusColor } from '../ui/format.js';
 
@@ -118,7 +118,7 @@ async function checkVault(ctx: Context): Promise<Check[]> {
     checks.push(
       chosen
         ? { name: 'key source', status: chosen.durable ? 'ok' : 'warn', detail: `${chosen.source}: ${chosen.detail} (would be used for a new vault)`, ...(chosen.fix ? { fix: chosen.fix } : {}) }
-        : { name: 'key source', status: 'fail', detail: 'none usable: ' + probe.map((p) => `${p.source}: ${p.detail}`).join('; '), fix: probe.find((p) => p.fix)?.fix ?? 'Configure a key source.' },
+        : { name: 'key source', status: 'fail', detail: 'none usable: ' + probe.map((p) => `${p.source}: ${p.detail}`).join('; '), fix: VAULT_LOCKED_HINT },
     );
     checks.push({ name: 'vault', status: 'ok', detail: 'not created yet (created when you first link)' });
     return checks;

@@ -1,0 +1,90 @@
+/**
+ * argv wiring, separately from behaviour (changesets / gh style): every command parses its flags
+ * into the typed options its run function receives. The app records instead of running.
+ */
+import { describe, expect, it } from 'vitest';
+import { main, MANIFEST, type App } from '../src/cli.js';
+import { captureIO } from '../src/ui/io.js';
+
+async function parse(argv: string[]) {
+  const calls: Array<{ name: string; options: unknown }> = [];
+  const app: App = { run: async (name, options) => void calls.push({ name, options }) };
+  const io = captureIO();
+  const code = await main(argv, { io, app });
+  return { code, calls, stderr: io.stderrText(), stdout: io.stdoutText() };
+}
+
+describe('argv wiring for every command', () => {
+  const cases: Array<[string[], string, Record<string, unknown>]> = [
+    [['link', 'sandbox', '--alias', 'work', '--base-url', 'http://127.0.0.1:4000', '--no-browser', '--timeout', '30'], 'link', { connector: 'sandbox', alias: 'work', baseUrl: 'http://127.0.0.1:4000', browser: false, timeoutSeconds: 30, manual: false, refreshTokenStdin: false }],
+    [['link', 'sandbox', '--refresh-token-env', 'RT_VAR'], 'link', { refreshTokenEnv: 'RT_VAR', browser: true }],
+    [['link', '--reconnect', 'sandbox:work', '--manual'], 'link', { reconnect: 'sandbox:work', manual: true }],
+    [['connections', '--all'], 'connections', { all: true }],
+    [['sync', 'a', 'b', '--full', '--concurrency', '2', '--dry-run', '--page-size', '50', '--max-pages', '3', '--wait', '10', '--since', '30d'], 'sync', { connections: ['a', 'b'], full: true, concurrency: 2, dryRun: true, pageSize: 50, maxPages: 3, wait: 10, since: '30d' }],
+    [['sync'], 'sync', { connections: [], full: false, concurrency: 4, pageSize: 200, wait: 0 }],
+    [['orders', '--retailer', 'Target', '--min', '10', '--max', '99.5', '--search', 'coffee beans', '--limit', '5', '--sort', 'total', '--csv'], 'orders', { retailer: 'Target', min: 10, max: 99.5, search: 'coffee beans', limit: 5, sort: 'total', csv: true }],
+    [['orders', 'show', 'SB-alice-000001'], 'orders show', { order: 'SB-alice-000001' }],
+    [['orders', 'stats', '--by', 'retailer', '--top', '5', '--currency', 'USD'], 'orders stats', { by: 'retailer', top: 5, currency: 'USD' }],
+    [['disconnect', 'sandbox:work', '--purge', '--yes'], 'disconnect', { connection: 'sandbox:work', purge: true, yes: true }],
+    [['audit', '--since', '7d', '--action', 'token', '--connection', '2', '--limit', '10', '--verify'], 'audit', { since: '7d', action: 'token', connection: '2', limit: 10, verify: true }],
+    [['doctor'], 'doctor', {}],
+    [['vault', 'status'], 'vault status', {}],
+    [['vault', 'rotate'], 'vault rotate', {}],
+    [['vault', 'migrate', '--to', 'passphrase'], 'vault migrate', { to: 'passphrase' }],
+    [['sandbox', 'serve', '--port', '4010', '--orders', '1000', '--seed', '7', '--faults', 'latency=5ms', '--auto-consent'], 'sandbox serve', { port: 4010, orders: 1000, seed: 7, faults: 'latency=5ms', autoConsent: true }],
+    [['demo', '--orders', '50'], 'demo', { orders: 50, seed: 42 }],
+    [['--json', '--home', '/tmp/x', 'connections'], 'connections', { all: false }],
+    [['connections', '--json', '--profile', 'work'], 'connections', { all: false }],
+  ];
+  for (const [argv, name, expected] of cases) {
+    it(`${argv.join(' ')}`, async () => {
+      const r = await parse(argv);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.calls).toHaveLength(1);
+      expect(r.calls[0]!.name).toBe(name);
+      expect(r.calls[0]!.options).toMatchObject(expected);
+    });
+  }
+
+  it('covers every command in the manifest', () => {
+    const covered = new Set(cases.map(([, name]) => name.split(' ')[0]));
+    expect([...covered].sort()).toEqual(MANIFEST.map((m) => m.name).sort());
+  });
+
+  const usage: Array<[string[], RegExp]> = [
+    [['sync', '--concurrency', 'lots'], /--concurrency must be a whole number/],
+    [['orders', '--min', 'ten'], /--min/],
+    [['vault', 'migrate', '--to', 'floppy'], /--to must be one of/],
+    [['link', 'sandbox', '--refresh-token-env', 'eyJhbGciOi.secret.value'], /NAME of an environment variable/],
+    [['nosuchcommand'], /unknown command/],
+    [['audit', '--limit', '0'], /--limit/],
+    [['--profile', '../evil', 'connections'], /invalid profile name/],
+  ];
+  for (const [argv, message] of usage) {
+    it(`usage error: ${argv.join(' ')}`, async () => {
+      const io = captureIO();
+      const code = await main(argv, { io, app: { run: async (_n, _o, fn) => void (await fn({} as never, _o)) } });
+      expect(code).toBe(2);
+      expect(io.stderrText()).toMatch(message);
+      expect(io.stderrText()).not.toMatch(/\n\s+at /); // never a stack trace
+    });
+  }
+
+  it('--help for the program and every command exits 0 without opening anything', async () => {
+    for (const argv of [['--help'], ...MANIFEST.map((m) => [m.name, '--help'])]) {
+      const r = await parse(argv);
+      expect(r.code, argv.join(' ')).toBe(0);
+      expect(r.calls).toHaveLength(0);
+      expect(r.stdout).toMatch(/Usage: orderlink/);
+    }
+  });
+
+  it('every command and subcommand documents examples in --help', async () => {
+    const sub = ['orders show', 'orders stats', 'vault status', 'vault rotate', 'vault migrate', 'sandbox serve'];
+    for (const c of [...MANIFEST.map((m) => m.name), ...sub]) {
+      const r = await parse([...c.split(' '), '--help']);
+      expect(r.stdout, c).toMatch(/Examples:/);
+    }
+  });
+});
