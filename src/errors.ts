@@ -108,7 +108,9 @@ export function mapError(err: unknown): MappedError {
     return {
       exitCode: err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE,
       code: 'USAGE',
-      message: err.message.replace(/^error:\s*/i, ''),
+      // An unknown `--option=value` is echoed by commander with its value, which may be a secret
+      // someone tried to pass in argv (rule 15): keep the option's name, drop the value.
+      message: err.message.replace(/^error:\s*/i, '').replace(/'(-{1,2}[A-Za-z0-9][\w-]*)=[^']*'/g, "'$1=…'"),
       hint: 'Run with --help to see the options and examples.',
       internal: false,
     };
