@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { App } from '../cli.js';
 import type { Context } from '../context.js';
-import { ExitCode } from '../errors.js';
+import { ExitCode, OrderlinkError } from '../errors.js';
 import { pickFormat, printJson, renderRows, type Column } from '../ui/render.js';
 import { createProgress } from '../ui/progress.js';
 import { formatDuration, statusColor } from '../ui/format.js';
@@ -18,6 +18,8 @@ export interface SyncOptions {
   pageSize: number;
   maxPages?: number;
   wait: number;
+  /** Write a JUnit XML report here as well (CI). */
+  junit?: string;
 }
 
 export function register(cmd: Command, app: App): void {
@@ -30,6 +32,7 @@ export function register(cmd: Command, app: App): void {
     .option('--page-size <n>', 'orders per request', '200')
     .option('--max-pages <n>', 'stop after N pages per connection (CI smoke tests)')
     .option('--wait <seconds>', 'if another sync is running here, wait this long instead of exiting (exit 7)', '0')
+    .option('--junit <file>', 'also write a JUnit XML report to FILE (one testcase per connection)')
     .addHelpText(
       'after',
       `
@@ -38,11 +41,12 @@ Examples:
   $ orderlink sync sandbox:work --full     # one connection, from scratch
   $ orderlink sync --dry-run --json        # what would change, as JSON
   $ orderlink sync --max-pages 1 --json    # a bounded CI smoke run
+  $ orderlink sync --junit sync-report.xml # a report for your CI dashboard
 
 Exit codes: 0 all good, 3 partial (some records invalid, named in the output),
             1 failure, 4 a connection needs re-linking, 7 another sync is running.`,
     )
-    .action((conns: string[], o: { full: boolean; since?: string; concurrency: string; dryRun: boolean; pageSize: string; maxPages?: string; wait: string }) =>
+    .action((conns: string[], o: { full: boolean; since?: string; concurrency: string; dryRun: boolean; pageSize: string; maxPages?: string; wait: string; junit?: string }) =>
       app.run(
         'sync',
         {
@@ -54,6 +58,7 @@ Exit codes: 0 all good, 3 partial (some records invalid, named in the output),
           pageSize: parsePositiveInt(o.pageSize, '--page-size', 1000),
           ...(o.maxPages ? { maxPages: parsePositiveInt(o.maxPages, '--max-pages') } : {}),
           wait: o.wait === '0' ? 0 : parsePositiveInt(o.wait, '--wait', 86_400),
+          ...(o.junit ? { junit: o.junit } : {}),
         } satisfies SyncOptions,
         runSync,
       ),
@@ -86,6 +91,17 @@ export async function runSync(ctx: Context, o: SyncOptions): Promise<number> {
     progress.stop();
   }
   report(ctx, results, o.dryRun);
+  if (o.junit) {
+    const { junitReport, writeJunit } = await import('../ui/junit.js');
+    try {
+      writeJunit(o.junit, junitReport(results, { runId: ctx.runId, at: ctx.now(), dryRun: o.dryRun }));
+    } catch (err) {
+      const why = err instanceof Error && 'code' in err ? String((err as NodeJS.ErrnoException).code) : 'write failed';
+      throw new OrderlinkError('JUNIT_WRITE_FAILED', `could not write the JUnit report to ${o.junit} (${why}); the sync itself finished and is saved`, {
+        hint: 'Check that the folder exists and is writable.',
+      });
+    }
+  }
   return exitCodeFor(results);
 }
 
