@@ -117,7 +117,7 @@ export function createContext(io: IO, opts: GlobalOptions, overrides: ContextOve
     hasVault() {
       return existsSync(paths.vault);
     },
-    fetch: overrides.fetch ?? ((...args) => globalThis.fetch(...args)),
+    fetch: overrides.fetch ?? undiciFetch,
     async openBrowser(url: string) {
       if (overrides.openBrowser) return overrides.openBrowser(url);
       const { default: open } = await import('open');
@@ -140,6 +140,16 @@ export function createContext(io: IO, opts: GlobalOptions, overrides: ContextOve
   };
   return ctx;
 }
+
+/**
+ * The fetch every provider call goes through (oauth4webapi gets it too): the undici package,
+ * pinned by our lockfile, rather than whichever undici copy the running Node bundles, so Node 20
+ * and Node 24 speak HTTP the same way. Imported on first use: `--help` and `orders` never load it.
+ */
+const undiciFetch: typeof globalThis.fetch = async (input, init) => {
+  const { fetch } = await import('undici');
+  return (await fetch(input as Parameters<typeof fetch>[0], init as Parameters<typeof fetch>[1])) as unknown as Response;
+};
 
 function inquirerPrompter(): Prompter {
   const load = () => import('@inquirer/prompts');

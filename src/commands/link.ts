@@ -47,7 +47,7 @@ Examples:
   $ orderlink link sandbox --refresh-token-env SANDBOX_REFRESH_TOKEN
   $ orderlink link --reconnect sandbox:work             # after "reauth required"
 
-Docs: docs/linking.md`,
+Docs: docs/oauth.md`,
     )
     .action(
       (

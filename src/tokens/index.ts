@@ -61,7 +61,7 @@ export class TokenManager {
     // get() re-reads the file when another process changed it (a rotation we must not miss).
     const text = vault.get(conn.tokenRef);
     this.ctx.audit('token.use', conn.id, { purpose });
-    if (text === null) {
+    if (text === undefined) {
       this.markReauth(conn, 'token missing from the vault');
       throw new OrderlinkError('REAUTH_REQUIRED', `the token for connection ${conn.id} is missing from the vault`, {
         kind: 'reauth',

@@ -64,7 +64,7 @@ export function createTokenManager(ctx: Context): TokenManager {
     const fresh = await refreshTokens(as, { clientId: record.clientId }, record.refreshToken!, { signal: ctx.signal });
     return {
       accessToken: fresh.accessToken,
-      refreshToken: fresh.refreshToken,
+      refreshToken: fresh.refreshToken ?? null,
       expiresAt: fresh.expiresAt ?? null,
       scope: fresh.scope ?? null,
       tokenType: fresh.tokenType ?? 'bearer',
