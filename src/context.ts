@@ -105,7 +105,7 @@ export function createContext(io: IO, opts: GlobalOptions, overrides: ContextOve
             generation: s.vaultGeneration(),
             ...(overrides.keychain ? { keychain: overrides.keychain } : {}),
             ...(io.stdinIsTTY && io.stderrIsTTY
-              ? { promptPassphrase: (purpose: 'unlock' | 'create') => ctx.prompter().password(purpose === 'create' ? 'Choose a vault passphrase' : 'Vault passphrase') }
+              ? { promptPassphrase: (purpose: 'unlock' | 'create') => askPassphrase(ctx.prompter(), purpose) }
               : {}),
           });
         })();
@@ -139,6 +139,16 @@ export function createContext(io: IO, opts: GlobalOptions, overrides: ContextOve
     },
   };
   return ctx;
+}
+
+/** A new passphrase is asked twice (a typo would lock the vault for good); an unlock once. */
+async function askPassphrase(p: Prompter, purpose: 'unlock' | 'create'): Promise<string> {
+  if (purpose === 'unlock') return p.password('Vault passphrase');
+  const { usageError } = await import('./errors.js');
+  const first = await p.password('Choose a vault passphrase (8+ characters)');
+  if (first.length < 8) throw usageError('PASSPHRASE_WEAK', 'use a passphrase of at least 8 characters; nothing was created');
+  if ((await p.password('Repeat the passphrase')) !== first) throw usageError('PASSPHRASE_MISMATCH', 'the two passphrases differ; nothing was created');
+  return first;
 }
 
 /**

@@ -40,8 +40,10 @@ export async function acquireLock(dir: string, name: string, opts: AcquireOption
   let warned = false;
   try {
     db = new Database(path);
+    // busy_timeout 0: we poll ourselves (without blocking the event loop). No journal_mode
+    // pragma: changing it needs the very lock another holder has (SQLITE_BUSY outside the loop),
+    // and a lock file is never anything but the default rollback-journal mode anyway.
     db.pragma('busy_timeout = 0');
-    db.pragma('journal_mode = DELETE');
     for (;;) {
       try {
         db.exec('BEGIN EXCLUSIVE');

@@ -16,7 +16,7 @@ const connections = async (h: E2EHome): Promise<Conn[]> => JSON.parse((await h.c
 describe('linking', () => {
   let sb: SandboxHandle;
   beforeAll(async () => {
-    sb = await sandbox({ autoConsent: true, orders: 60 });
+    sb = await sandbox({ autoConsent: true, orders: 60, accounts: 3 });
   });
   afterAll(async () => {
     await sb.close();

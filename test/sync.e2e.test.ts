@@ -12,9 +12,9 @@ import { e2eHome, linkSandbox, readAllBytes, sandbox, type E2EHome } from './hel
 
 const FAST_RETRY = { ORDERLINK_RETRY_BASE_MS: '20' };
 
-interface Counts { n: number; distinct: number }
+interface Counts { n: number; uniq: number }
 const counts = (h: E2EHome, conn: number): Counts =>
-  h.query<Counts>('SELECT count(*) AS n, count(DISTINCT order_id) AS distinct FROM orders WHERE connection_id = ? AND deleted_at IS NULL', conn)[0]!;
+  h.query<Counts>('SELECT count(*) AS n, count(DISTINCT order_id) AS uniq FROM orders WHERE connection_id = ? AND deleted_at IS NULL', conn)[0]!;
 
 describe('a sync against the sandbox', () => {
   let sb: SandboxHandle;
@@ -37,7 +37,7 @@ describe('a sync against the sandbox', () => {
     expect(rep.ok).toBe(true);
     expect(rep.connections[0]).toMatchObject({ status: 'success', added: sb.orderCount('alice') });
     expect(rep.connections[0]!.pages).toBeGreaterThanOrEqual(8);
-    expect(counts(h, conn)).toEqual({ n: sb.orderCount('alice'), distinct: sb.orderCount('alice') });
+    expect(counts(h, conn)).toEqual({ n: sb.orderCount('alice'), uniq: sb.orderCount('alice') });
     const run = h.query<{ status: string; added: number; pages: number }>('SELECT status, added, pages FROM sync_runs ORDER BY id DESC LIMIT 1')[0]!;
     expect(run).toMatchObject({ status: 'success', added: sb.orderCount('alice'), pages: rep.connections[0]!.pages });
   });
@@ -57,7 +57,7 @@ describe('a sync against the sandbox', () => {
     expect(r.code, r.stderr).toBe(0);
     const c = JSON.parse(r.stdout).connections[0] as { updated: number; added: number; deleted: number };
     expect(c.updated + c.added + c.deleted).toBeGreaterThan(0);
-    expect(counts(h, conn)).toEqual({ n: sb.orderCount('alice'), distinct: sb.orderCount('alice') });
+    expect(counts(h, conn)).toEqual({ n: sb.orderCount('alice'), uniq: sb.orderCount('alice') });
   });
 
   it('stores money in each currency\'s ISO 4217 minor units (JPY 0 decimals, KWD 3)', async () => {
@@ -104,13 +104,13 @@ describe('H15: kill -9 at random points of a large sync', () => {
         });
         if (r.signal === 'SIGKILL') killedMidway++;
         const c = counts(h, conn);
-        expect(c.n).toBe(c.distinct);
+        expect(c.n).toBe(c.uniq);
         expect(c.n).toBeLessThanOrEqual(sb.orderCount('alice'));
       }
       expect(killedMidway).toBeGreaterThan(4);
       const last = await h.cli(['sync'], { timeoutMs: 120_000 });
       expect(last.code, last.stderr).toBe(0);
-      expect(counts(h, conn)).toEqual({ n: sb.orderCount('alice'), distinct: sb.orderCount('alice') });
+      expect(counts(h, conn)).toEqual({ n: sb.orderCount('alice'), uniq: sb.orderCount('alice') });
       const integrity = await h.cli(['--json', 'doctor']);
       expect(JSON.parse(integrity.stdout).checks.find((c: { name: string }) => c.name === 'database').status).toBe('ok');
     } finally {
