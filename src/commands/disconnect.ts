@@ -87,10 +87,10 @@ export async function runDisconnect(ctx: Context, o: DisconnectOptions): Promise
   store.connections.update(conn.id, { status: 'revoked', tokenRef: null, lastError: null });
   const purged = o.purge ? store.purgeOrders(conn.id) : 0;
   if (o.purge) store.connections.update(conn.id, { syncCursor: null });
-  ctx.audit('disconnect', conn.id, { revocation, old_token: verification, secret_deleted: secretDeleted, purged_orders: purged, kept_orders: !o.purge });
+  ctx.audit('disconnect', conn.id, { revocation, old_token_check: verification, secret_deleted: secretDeleted, purged_orders: purged, kept_orders: !o.purge });
 
   if (ctx.json) {
-    printJson(io, { connection: handle, id: conn.id, status: 'revoked', revocation, old_token: verification, secret_deleted: secretDeleted, purged_orders: purged });
+    printJson(io, { connection: handle, id: conn.id, status: 'revoked', revocation, old_token_check: verification, secret_deleted: secretDeleted, purged_orders: purged });
   } else {
     renderKeyValues(io, [
       ['connection', `${handle} (${conn.id})`],

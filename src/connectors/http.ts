@@ -1,14 +1,27 @@
 /** Helpers connectors share for calling JSON APIs through the engine-supplied HttpFunction. */
+import { OrderlinkError } from '../errors.js';
 import type { HttpFunction } from './types.js';
 
-export class ProviderHttpError extends Error {
-  override readonly name = 'ProviderHttpError';
+/**
+ * A provider answered with an error status. It is an OrderlinkError, so wherever it escapes (a
+ * profile call during `link`, a page during `sync`) the user gets the status, the provider's own
+ * short message and what to do — never an "internal error".
+ */
+export class ProviderHttpError extends OrderlinkError {
   constructor(
     readonly status: number,
     /** The provider's own error code/message, trimmed; never includes our request (no tokens). */
     readonly providerMessage: string,
   ) {
-    super(`provider answered HTTP ${status}${providerMessage ? `: ${providerMessage}` : ''}`);
+    super('PROVIDER_HTTP_ERROR', `the provider answered HTTP ${status}${providerMessage ? `: ${providerMessage}` : ''}`, {
+      hint:
+        status === 401 || status === 403
+          ? 'The provider refused the access token: re-link the connection (orderlink link --reconnect CONNECTION).'
+          : status >= 500 || status === 429
+            ? 'The provider is having trouble; try again later (nothing saved so far is lost).'
+            : 'Check the base URL and the connector options; run again with --verbose to see each request.',
+      details: { status },
+    });
   }
 }
 

@@ -202,12 +202,13 @@ function finish(o: SyncConnectionOptions, r: ConnectionResult, runRow: number, s
 }
 
 function toSyncError(err: unknown): OrderlinkError {
-  if (err instanceof OrderlinkError) return err;
+  // First: a ProviderHttpError is an OrderlinkError too, but a sync says it with its own code.
   if (err instanceof ProviderHttpError) {
     return new OrderlinkError('PROVIDER_REJECTED', `the provider refused the request (HTTP ${err.status}${err.providerMessage ? `: ${err.providerMessage}` : ''})`, {
       hint: err.status === 401 || err.status === 403 ? 'The token was not accepted even after a refresh: re-link with `orderlink link --reconnect`.' : 'Check the connection\'s base URL and scopes.',
     });
   }
+  if (err instanceof OrderlinkError) return err;
   if (err && typeof err === 'object' && 'issues' in err) {
     return new OrderlinkError('PROVIDER_BAD_PAGE', 'the provider sent a page orderlink cannot read', { hint: 'Run again with --verbose; if it persists the provider changed its API.' });
   }

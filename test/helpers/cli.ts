@@ -22,6 +22,8 @@ export interface CliOptions {
   cwd?: string;
   /** Called with the child as soon as it starts (to kill it, read its stderr live, ...). */
   onSpawn?: (child: import('node:child_process').ChildProcess) => void;
+  /** args[0] is a script to run with node instead of bin/orderlink. */
+  node?: boolean;
 }
 
 /** Environment for a child: only what it needs, never the parent's secrets by accident. */
@@ -34,7 +36,7 @@ export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(process.execPath, opts.node ? args : [BIN, ...args], {
       env: opts.env ?? childEnv(),
       cwd: opts.cwd,
       stdio: ['pipe', 'pipe', 'pipe'],
