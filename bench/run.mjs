@@ -142,9 +142,12 @@ async function benchSync() {
     const before = await sb.stats();
     const noop = await run(process.execPath, [BIN, 'sync', '--json'], { env: last.env });
     const after = await sb.stats();
-    const calls = after.totalRequests - before.totalRequests;
+    // Every request the sync made (the stats call itself is an admin request: not counted).
+    const routes = Object.keys(after.requests).filter((k) => !k.startsWith('admin.'));
+    const calls = routes.reduce((n, k) => n + after.requests[k] - (before.requests[k] ?? 0), 0);
+    const what = routes.filter((k) => after.requests[k] !== (before.requests[k] ?? 0)).map((k) => `${k} ${after.requests[k] - (before.requests[k] ?? 0)}`).join(', ');
     const report = JSON.parse(noop.stdout).connections[0];
-    row('no-op sync', `${calls} request${calls === 1 ? '' : 's'}, ${report.added} added, ${ms(noop.wall)} wall`, null, null, '1 request per connection');
+    row('no-op sync', `${calls} request${calls === 1 ? '' : 's'} (${what}), ${report.added} added, ${ms(noop.wall)} wall`, null, null, '1 request per connection');
     return last.rss;
   } finally {
     await sb.close();

@@ -117,14 +117,27 @@ export async function syncConnection(o: SyncConnectionOptions): Promise<Connecti
     }
     const writer = store.orderWriter();
 
-    for (let page = 1; ; page++) {
-      if (o.signal.aborted) throw new OrderlinkError('INTERRUPTED', 'interrupted', { kind: 'interrupted' });
+    const fetchPage = async (c: unknown) => {
       if (session.expiresAt !== null && session.expiresAt - EXPIRY_SKEW_MS <= Date.now()) {
         session = await o.tokens.accessToken(conn, 'sync (expiring)');
       }
-      const res = await connector.fetchOrders({
-        baseUrl, accessToken: session.token, cursor, since: o.since, limit: o.pageSize, signal: o.signal, http,
-      });
+      return connector.fetchOrders({ baseUrl, accessToken: session.token, cursor: c, since: o.since, limit: o.pageSize, signal: o.signal, http });
+    };
+    // One page of read-ahead: while page N is validated, mapped and committed, page N+1 is
+    // already on its way, so the provider's time overlaps ours. Commits stay strictly in order,
+    // each with the cursor it ends at (rule 20); a prefetched page that is never committed is
+    // simply fetched again by the next run.
+    let ahead: Promise<Awaited<ReturnType<typeof fetchPage>>> | null = fetchPage(cursor);
+    for (let page = 1; ; page++) {
+      if (o.signal.aborted) throw new OrderlinkError('INTERRUPTED', 'interrupted', { kind: 'interrupted' });
+      const res = await ahead!;
+      ahead = null;
+      const last = !res.hasMore || (o.maxPages !== undefined && page >= o.maxPages);
+      if (!last) {
+        ahead = fetchPage(res.nextCursor);
+        // Handled where it is awaited; this only stops an early exit from leaving it unobserved.
+        ahead.catch(() => undefined);
+      }
       const orders: NormalizedOrder[] = [];
       const tombstones: Tombstone[] = [];
       let pageErrors = 0;
@@ -162,8 +175,7 @@ export async function syncConnection(o: SyncConnectionOptions): Promise<Connecti
       result.deleted += counts.deleted;
       result.errors += pageErrors;
       o.onProgress({ connectionId: conn.id, handle: o.handle, phase: 'page', pages: result.pages, fetched: result.fetched });
-      cursor = res.nextCursor;
-      if (!res.hasMore || (o.maxPages !== undefined && result.pages >= o.maxPages)) break;
+      if (last) break;
     }
     result.status = result.errors > 0 ? 'partial' : 'success';
   } catch (err) {
