@@ -76,7 +76,13 @@ export const CARD_REDACTION = '[card number removed]';
 
 /** Replace every Luhn-valid card-number-like run in a string. */
 export function redactCardNumbers(text: string): string {
-  if (!/\d{4}/.test(text) && !/\d[ -]\d/.test(text)) return text;
+  // Fast path for the common case (names, SKUs): fewer than 13 digits cannot hold a card number.
+  let digits = 0;
+  for (let i = 0; i < text.length && digits < 13; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) digits++;
+  }
+  if (digits < 13) return text;
   return text.replace(CARD_RUN, (run) => {
     const digits = run.replace(/[ -]/g, '');
     return digits.length >= 13 && digits.length <= 19 && luhnValid(digits) ? CARD_REDACTION : run;
@@ -94,11 +100,13 @@ function scrubPath(value: unknown, parts: string[]): unknown {
 }
 
 /** Scrub card numbers from the declared free-text fields (in place on the allow-listed copy). */
+const splitCache = new WeakMap<readonly string[], string[][]>();
+
 export function scrubFreeText(record: unknown, paths: readonly string[]): unknown {
+  let split = splitCache.get(paths);
+  if (!split) splitCache.set(paths, (split = paths.map((p) => p.split('.').flatMap((x) => (x.endsWith('[]') ? [x.slice(0, -2), '[]'] : [x])))));
   let out = record;
-  for (const p of paths) {
-    out = scrubPath(out, p.split('.').flatMap((x) => (x.endsWith('[]') ? [x.slice(0, -2), '[]'] : [x])));
-  }
+  for (const parts of split) out = scrubPath(out, parts);
   return out;
 }
 

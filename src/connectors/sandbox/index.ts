@@ -10,7 +10,11 @@ import { defineConnector, type NormalizedOrder, type OrderStatus, type Tombstone
 import { getJson } from '../http.js';
 
 const money = z.string().regex(/^-?\d+(\.\d+)?$/, 'a decimal amount');
+/** Already UTC ISO 8601 with milliseconds (what the sandbox sends): no need to parse it again. */
+const CANONICAL_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const iso = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'an ISO 8601 date-time');
+/** For a value `iso` accepted: canonical text stays as it is, anything else is normalized to UTC. */
+const utc = (s: string): string => (CANONICAL_UTC.test(s) ? s : new Date(s).toISOString());
 
 const item = z.object({
   line: z.number().int().positive(),
@@ -46,12 +50,12 @@ const pageSchema = z.object({ orders: z.array(z.unknown()), next_cursor: z.strin
 const meSchema = z.object({ account_id: z.string(), label: z.string() });
 
 export function toOrder(raw: SandboxRecord): NormalizedOrder | Tombstone {
-  if (raw.deleted === true) return { orderId: raw.id, deletedAt: new Date(raw.updated_at).toISOString() };
+  if (raw.deleted === true) return { orderId: raw.id, deletedAt: utc(raw.updated_at) };
   const cur = raw.currency;
   return {
     orderId: raw.id,
     retailer: raw.retailer,
-    orderDate: new Date(raw.placed_at).toISOString(),
+    orderDate: utc(raw.placed_at),
     status: raw.status as OrderStatus,
     currency: cur,
     subtotal: toMinorUnits(raw.amounts.subtotal, cur),
@@ -60,7 +64,7 @@ export function toOrder(raw: SandboxRecord): NormalizedOrder | Tombstone {
     discount: toMinorUnits(raw.amounts.discount, cur),
     total: toMinorUnits(raw.amounts.total, cur),
     refunded: raw.amounts.refunded === undefined ? 0 : toMinorUnits(raw.amounts.refunded, cur),
-    providerUpdatedAt: new Date(raw.updated_at).toISOString(),
+    providerUpdatedAt: utc(raw.updated_at),
     items: raw.items.map((i) => ({
       lineNo: i.line,
       name: i.name,
