@@ -9,6 +9,29 @@ export interface Migration {
   sql: string;
 }
 
+/**
+ * Minor units → an integer in major units × 10^4 (4 = the largest ISO 4217 exponent): 12.34 USD
+ * (1234) → 123400, ¥1200 → 12000000, 12.345 KWD → 123450. Exact, and comparable with an amount a
+ * person typed (`--min 10`) once that is scaled the same way.
+ *
+ * FROZEN: migration 2 indexes this exact expression, and SQLite only uses an expression index
+ * when the query's expression is identical. Currencies are listed by exponent as of migration 2;
+ * changing the list needs a new migration that rebuilds the index. test/store.queries.test.ts
+ * checks the list against connectors/money.ts.
+ */
+export const AMOUNT_4DP_FACTORS: Readonly<Record<string, number>> = {
+  BIF: 10000, CLP: 10000, DJF: 10000, GNF: 10000, ISK: 10000, JPY: 10000, KMF: 10000, KRW: 10000, PYG: 10000, RWF: 10000,
+  UGX: 10000, UYI: 10000, VND: 10000, VUV: 10000, XAF: 10000, XOF: 10000, XPF: 10000,
+  BHD: 10, IQD: 10, JOD: 10, KWD: 10, LYD: 10, OMR: 10, TND: 10,
+  CLF: 1, UYW: 1,
+};
+
+/** The indexed amount expression over `total` and `currency`, qualified by `alias` ('' or 'o.'). */
+export function amount4dp(alias: '' | 'o.'): string {
+  const whens = Object.entries(AMOUNT_4DP_FACTORS).map(([c, f]) => `WHEN '${c}' THEN ${f}`).join(' ');
+  return `${alias}total * CASE ${alias}currency ${whens} ELSE 100 END`;
+}
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -114,4 +137,94 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_by_action ON audit_log (action, at);
 `,
   },
+  {
+    version: 2,
+    name: 'read paths for orders: covering date index, case-insensitive retailer and category, amount index, monthly and daily rollups',
+    sql: `
+-- Listing newest-first and filtering while scanning by date: the columns the filters test live in
+-- the index, so a scan that skips non-matching orders never touches the table rows. It replaces
+-- the plain date index (same leading column, so nothing that used it loses). The id makes the
+-- newest-first order (date, then id) come straight from the index, with no sort step.
+DROP INDEX orders_by_date;
+CREATE INDEX orders_by_date_cover ON orders (order_date, id, deleted_at, connection_id, retailer, status, currency, total, refunded);
+
+-- People type "target" for "Target". BINARY-collated indexes cannot serve COLLATE NOCASE
+-- comparisons, so the indexes of migration 1 are replaced by NOCASE ones.
+DROP INDEX orders_by_retailer;
+CREATE INDEX orders_by_retailer_nocase ON orders (retailer COLLATE NOCASE, order_date DESC);
+DROP INDEX order_items_by_category;
+CREATE INDEX order_items_by_category_nocase ON order_items (category COLLATE NOCASE);
+
+-- The total in major units as an exact integer with 4 decimals (see AMOUNT_4DP below): --min,
+-- --max and --sort total compare orders as people read them, in each order's own currency.
+CREATE INDEX orders_by_amount ON orders (${amount4dp('')});
+
+-- Totals per month and per day, so "orders stats" and the list footer read a few thousand rows
+-- instead of every order: whole months come from 'm' rows, the days at the edges of a
+-- --since/--until range from 'd' rows, and only the partial days at its two ends from the orders
+-- themselves. Keyed by what those commands filter on without reading orders.
+CREATE TABLE order_rollup (
+  grain         TEXT NOT NULL CHECK (grain IN ('m', 'd')),
+  period        TEXT NOT NULL, -- 'YYYY-MM' or 'YYYY-MM-DD' of order_date (UTC)
+  connection_id INTEGER NOT NULL,
+  retailer      TEXT NOT NULL,
+  currency      TEXT NOT NULL,
+  status        TEXT NOT NULL,
+  orders        INTEGER NOT NULL,
+  total         INTEGER NOT NULL,
+  refunded      INTEGER NOT NULL,
+  PRIMARY KEY (grain, period, connection_id, retailer, currency, status)
+) STRICT, WITHOUT ROWID;
+
+-- Item amounts per category (an order spanning categories counts once in each). A NULL category
+-- is stored as '' because primary-key columns of a WITHOUT ROWID table cannot be NULL.
+CREATE TABLE order_category_rollup (
+  grain         TEXT NOT NULL CHECK (grain IN ('m', 'd')),
+  period        TEXT NOT NULL,
+  connection_id INTEGER NOT NULL,
+  retailer      TEXT NOT NULL,
+  currency      TEXT NOT NULL,
+  status        TEXT NOT NULL,
+  category      TEXT NOT NULL,
+  orders        INTEGER NOT NULL,
+  total         INTEGER NOT NULL,
+  PRIMARY KEY (grain, period, connection_id, retailer, currency, status, category)
+) STRICT, WITHOUT ROWID;
+
+-- The rollups are rebuilt lazily, one (connection, month) slice at a time, by the first read
+-- that needs them (OrderQueries.refreshRollups); writes only mark the slices they touch. Sums
+-- kept current by triggers made page writes about 3.5× slower; marking is cheaper, but any
+-- trigger on orders still costs (FTS5 flushes its pending rows at the statement savepoint a
+-- trigger forces). The triggers catch every path that changes orders: sync pages, tombstones,
+-- purge, a connection deleted with ON DELETE CASCADE. Items change only with their order row
+-- (the writer replaces them together, and the row's update marks the slice), so they have none.
+CREATE TABLE order_rollup_stale (
+  connection_id INTEGER NOT NULL,
+  month         TEXT NOT NULL,
+  PRIMARY KEY (connection_id, month)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE order_category_rollup_stale (
+  connection_id INTEGER NOT NULL,
+  month         TEXT NOT NULL,
+  PRIMARY KEY (connection_id, month)
+) STRICT, WITHOUT ROWID;
+
+INSERT INTO order_rollup_stale SELECT DISTINCT connection_id, substr(order_date, 1, 7) FROM orders;
+INSERT INTO order_category_rollup_stale SELECT connection_id, month FROM order_rollup_stale;
+
+CREATE TRIGGER orders_stale_insert AFTER INSERT ON orders BEGIN
+  INSERT OR IGNORE INTO order_rollup_stale VALUES (NEW.connection_id, substr(NEW.order_date, 1, 7));
+  INSERT OR IGNORE INTO order_category_rollup_stale VALUES (NEW.connection_id, substr(NEW.order_date, 1, 7));
+END;
+CREATE TRIGGER orders_stale_update AFTER UPDATE ON orders BEGIN
+  INSERT OR IGNORE INTO order_rollup_stale VALUES (OLD.connection_id, substr(OLD.order_date, 1, 7)), (NEW.connection_id, substr(NEW.order_date, 1, 7));
+  INSERT OR IGNORE INTO order_category_rollup_stale VALUES (OLD.connection_id, substr(OLD.order_date, 1, 7)), (NEW.connection_id, substr(NEW.order_date, 1, 7));
+END;
+CREATE TRIGGER orders_stale_delete AFTER DELETE ON orders BEGIN
+  INSERT OR IGNORE INTO order_rollup_stale VALUES (OLD.connection_id, substr(OLD.order_date, 1, 7));
+  INSERT OR IGNORE INTO order_category_rollup_stale VALUES (OLD.connection_id, substr(OLD.order_date, 1, 7));
+END;
+`,
+  },
 ];
+

@@ -2,20 +2,34 @@
  * The read side of orders: filtered lists, one order with its items, and totals grouped by month,
  * retailer or category. Money stays in minor units with its currency; amounts are never summed
  * across currencies. Queries are built from fixed fragments and bound parameters only.
+ *
+ * Speed on a large history (1,000,000 orders) comes from three things, all from migration 2:
+ * - a covering date index, so newest-first listings test most filters without reading rows;
+ * - a bounded "how many match?" probe for the filters that can be rare (a connection, a retailer,
+ *   an amount range, a category, a search): the rarest one under a budget drives the query
+ *   through its own index, the others are tested while scanning in date order (the unary `+`
+ *   below is SQLite's documented way to keep the planner off an index);
+ * - rollups of totals per month and per day, so stats and footers read thousands of rows, not
+ *   millions (see `rollupRanges`).
  */
-import { currencyExponent } from '../connectors/money.js';
 import type { DB } from './db.js';
+import { amount4dp } from './migrations.js';
 
 export interface OrderFilter {
   connectionIds?: number[];
   retailer?: string;
+  /** Inclusive lower bound, UTC ISO 8601. */
   since?: string;
+  /** Exclusive upper bound, UTC ISO 8601. */
   until?: string;
   status?: string[];
   category?: string;
-  /** Major units, compared in each order's own currency. */
+  /** ISO 4217 code (upper case). */
+  currency?: string;
+  /** Major units, compared in each order's own currency (10 means $10.00, ¥10, 10.000 KWD). */
   min?: number;
   max?: number;
+  /** Words to find in item names (see ftsQuery). */
   search?: string;
   includeDeleted?: boolean;
 }
@@ -52,6 +66,7 @@ export interface ItemRow {
 }
 
 export interface StatRow {
+  /** The month (YYYY-MM), retailer or category; '' for items without a category. */
   key: string;
   currency: string;
   orders: number;
@@ -59,103 +74,316 @@ export interface StatRow {
   refunded: number;
 }
 
+/** Count and totals of one currency within a filtered set of orders. */
+export interface CurrencyTotal {
+  currency: string;
+  orders: number;
+  total: number;
+  refunded: number;
+}
+
+export interface OrderSummary {
+  /** Matching orders; a lower bound when not exact. */
+  orders: number;
+  /** False when counting stopped early (see OrderQueries.summary); `totals` is then empty. */
+  exact: boolean;
+  totals: CurrencyTotal[];
+}
+
 const SELECT_ORDER = `SELECT o.id, o.connection_id AS connectionId, o.order_id AS orderId, o.retailer, o.order_date AS orderDate, o.status, o.currency,
   o.subtotal, o.tax, o.shipping, o.discount, o.total, o.refunded, o.item_count AS itemCount, o.first_seen_at AS firstSeenAt,
   o.updated_at AS updatedAt, o.deleted_at AS deletedAt FROM orders o`;
 
-/** SQL for 10^exponent of o.currency, from the ISO 4217 table (no per-row function calls). */
-function scaleSql(): string {
-  const odd = ['JPY', 'KRW', 'VND', 'CLP', 'ISK', 'KWD', 'BHD', 'JOD', 'OMR', 'TND', 'IQD', 'LYD', 'UGX', 'PYG', 'XAF', 'XOF', 'XPF', 'BIF', 'DJF', 'GNF', 'KMF', 'RWF', 'VUV', 'UYI', 'CLF', 'UYW'];
-  return `(CASE o.currency ${odd.map((c) => `WHEN '${c}' THEN ${10 ** currencyExponent(c)}`).join(' ')} ELSE 100 END)`;
+/** Written exactly as migration 2 indexed it, or SQLite will not use orders_by_amount. */
+const AMOUNT = amount4dp('o.');
+
+/** An amount a person typed, in major units, on the scale of AMOUNT (four decimals, integer). */
+export function toAmount4dp(major: number): number {
+  return Math.round(major * 10_000);
 }
 
-/** Turn user text into a safe FTS5 query: every word quoted, the last one a prefix. */
+/**
+ * Turn user text into a safe FTS5 query: every word quoted (so AND, OR, NOT, NEAR, `*`, `"`,
+ * `(` and column filters are just text), the last one a prefix so "coff" finds "coffee". Returns
+ * null when the text has no word at all.
+ */
 export function ftsQuery(text: string): string | null {
-  const words = text.match(/[\p{L}\p{N}]+/gu) ?? [];
+  // Letters, digits and combining marks, so words in scripts with marks (Devanagari, Thai) stay whole.
+  const words = text.match(/[\p{L}\p{N}\p{M}]+/gu) ?? [];
   if (words.length === 0) return null;
-  return words.map((w, i) => `"${w}"${i === words.length - 1 ? '*' : ''}`).join(' ');
+  return words
+    .slice(0, 16)
+    .map((w, i, all) => `"${w}"${i === all.length - 1 ? '*' : ''}`)
+    .join(' ');
 }
 
-function where(f: OrderFilter): { sql: string; args: unknown[] } {
-  const w: string[] = [];
-  const args: unknown[] = [];
-  if (!f.includeDeleted) w.push('o.deleted_at IS NULL');
-  if (f.connectionIds?.length) {
-    w.push(`o.connection_id IN (${f.connectionIds.map(() => '?').join(',')})`);
-    args.push(...f.connectionIds);
-  }
-  if (f.retailer) {
-    w.push('o.retailer = ? COLLATE NOCASE');
-    args.push(f.retailer);
-  }
-  if (f.since) {
-    w.push('o.order_date >= ?');
-    args.push(f.since);
-  }
-  if (f.until) {
-    w.push('o.order_date < ?');
-    args.push(f.until);
-  }
-  if (f.status?.length) {
-    w.push(`o.status IN (${f.status.map(() => '?').join(',')})`);
-    args.push(...f.status);
-  }
-  if (f.category) {
-    w.push('EXISTS (SELECT 1 FROM order_items i WHERE i.order_ref = o.id AND i.category = ? COLLATE NOCASE)');
-    args.push(f.category);
-  }
-  if (f.min !== undefined) {
-    w.push(`o.total >= ? * ${scaleSql()}`);
-    args.push(f.min);
-  }
-  if (f.max !== undefined) {
-    w.push(`o.total <= ? * ${scaleSql()}`);
-    args.push(f.max);
-  }
-  if (f.search !== undefined) {
-    const q = ftsQuery(f.search);
-    // A search with no words matches nothing rather than everything.
-    w.push(q === null ? '0' : 'o.id IN (SELECT rowid FROM orders_fts WHERE orders_fts MATCH ?)');
-    if (q !== null) args.push(q);
-  }
-  return { sql: w.length ? `WHERE ${w.join(' AND ')}` : '', args };
+/** One filter that can be rare, in the form that drives the query and the form that only tests. */
+interface Selective {
+  probe: { sql: string; args: unknown[] } | null;
+  drive: string;
+  test: string;
+  args: unknown[];
+}
+
+interface Plan {
+  sql: string;
+  args: unknown[];
 }
 
 const ORDER_BY: Record<SortKey, string> = {
   date: 'o.order_date ASC, o.id ASC',
   '-date': 'o.order_date DESC, o.id DESC',
-  total: 'o.total ASC, o.id ASC',
-  '-total': 'o.total DESC, o.id DESC',
-  retailer: 'o.retailer COLLATE NOCASE ASC, o.order_date DESC',
-  '-retailer': 'o.retailer COLLATE NOCASE DESC, o.order_date DESC',
+  total: `${AMOUNT} ASC, o.id ASC`,
+  '-total': `${AMOUNT} DESC, o.id DESC`,
+  retailer: 'o.retailer COLLATE NOCASE ASC, o.order_date DESC, o.id DESC',
+  '-retailer': 'o.retailer COLLATE NOCASE DESC, o.order_date ASC, o.id ASC',
 };
+
+/** How many matches a rare filter may have and still drive the query through its index. */
+function budgetFor(limit: number | undefined): number {
+  // A scan in date order reads about limit × (orders / matches) rows before it has `limit`; an
+  // index lookup per match costs several times one scanned row. 20× the limit balances the two.
+  if (limit === undefined) return 30_000;
+  return Math.min(30_000, Math.max(1_000, limit * 20));
+}
+
+/** Filters the rollup tables can answer: nothing that needs an order's items, amount or text. */
+function rollupable(f: OrderFilter, allowCategory: boolean): boolean {
+  return !f.includeDeleted && f.min === undefined && f.max === undefined && f.search === undefined && (allowCategory || f.category === undefined);
+}
+
+/**
+ * Rebuilding one (connection, month) slice of a rollup. Parameters: connection id, month, the
+ * month's upper prefix bound, month again. `+connection_id` keeps SQLite on the date index (the
+ * (connection_id, order_id) index would walk every order of the connection).
+ */
+const SLICES = {
+  orders: {
+    stale: 'order_rollup_stale',
+    clear: `DELETE FROM order_rollup WHERE connection_id = ? AND ((grain = 'm' AND period = ?) OR (grain = 'd' AND period >= ? AND period < ? AND substr(period, 1, 7) = ?))`,
+    rebuild: [
+      `INSERT INTO order_rollup
+        SELECT 'd', substr(order_date, 1, 10), connection_id, retailer, currency, status, count(*), sum(total), sum(refunded)
+        FROM orders WHERE +connection_id = ? AND order_date >= ? AND order_date < ? AND substr(order_date, 1, 7) = ? AND deleted_at IS NULL
+        GROUP BY 2, 3, 4, 5, 6`,
+      // The month from its days: a few hundred rows instead of the month's orders again.
+      `INSERT INTO order_rollup
+        SELECT 'm', substr(period, 1, 7), connection_id, retailer, currency, status, sum(orders), sum(total), sum(refunded)
+        FROM order_rollup WHERE grain = 'd' AND connection_id = ? AND period >= ? AND period < ? AND substr(period, 1, 7) = ?
+        GROUP BY 2, 3, 4, 5, 6`,
+    ],
+  },
+  categories: {
+    stale: 'order_category_rollup_stale',
+    clear: `DELETE FROM order_category_rollup WHERE connection_id = ? AND ((grain = 'm' AND period = ?) OR (grain = 'd' AND period >= ? AND period < ? AND substr(period, 1, 7) = ?))`,
+    rebuild: [
+      `INSERT INTO order_category_rollup
+        SELECT 'd', substr(o.order_date, 1, 10), o.connection_id, o.retailer, o.currency, o.status, coalesce(i.category, ''),
+          count(DISTINCT o.id), sum(i.unit_price * i.quantity)
+        FROM orders o JOIN order_items i ON i.order_ref = o.id
+        WHERE +o.connection_id = ? AND o.order_date >= ? AND o.order_date < ? AND substr(o.order_date, 1, 7) = ? AND o.deleted_at IS NULL
+        GROUP BY 2, 3, 4, 5, 6, 7`,
+      // An order lies in one day, so a month's distinct orders per category are the sum of its days'.
+      `INSERT INTO order_category_rollup
+        SELECT 'm', substr(period, 1, 7), connection_id, retailer, currency, status, category, sum(orders), sum(total)
+        FROM order_category_rollup WHERE grain = 'd' AND connection_id = ? AND period >= ? AND period < ? AND substr(period, 1, 7) = ?
+        GROUP BY 2, 3, 4, 5, 6, 7`,
+    ],
+  },
+} as const;
+
+/** Currencies with the most orders first (amounts in different currencies do not compare). */
+const byOrders = (t: CurrencyTotal[]): CurrencyTotal[] => t.sort((a, b) => b.orders - a.orders || a.currency.localeCompare(b.currency));
+
+/** Placeholders for a list. */
+const marks = (n: number): string => Array.from({ length: n }, () => '?').join(',');
 
 export class OrderQueries {
   constructor(private readonly db: DB) {}
 
+  /**
+   * The WHERE clause for a filter. `budget` bounds the probe of each rare filter; `amountDrives`
+   * keeps the amount index in play when the listing is sorted by amount (it then gives the order).
+   */
+  private where(f: OrderFilter, budget: number, amountDrives = false): Plan & { driven: boolean } {
+    const w: string[] = [];
+    const args: unknown[] = [];
+    if (!f.includeDeleted) w.push('o.deleted_at IS NULL');
+    if (f.since) {
+      w.push('o.order_date >= ?');
+      args.push(f.since);
+    }
+    if (f.until) {
+      w.push('o.order_date < ?');
+      args.push(f.until);
+    }
+    if (f.status?.length) {
+      w.push(`o.status IN (${marks(f.status.length)})`);
+      args.push(...f.status);
+    }
+    if (f.currency) {
+      w.push('o.currency = ?');
+      args.push(f.currency);
+    }
+
+    const rare: Selective[] = [];
+    if (f.connectionIds?.length) {
+      const ids = f.connectionIds;
+      rare.push({
+        probe: { sql: `SELECT 1 FROM orders WHERE connection_id IN (${marks(ids.length)})`, args: ids },
+        drive: `o.connection_id IN (${marks(ids.length)})`,
+        test: `+o.connection_id IN (${marks(ids.length)})`,
+        args: ids,
+      });
+    }
+    if (f.retailer) {
+      rare.push({
+        probe: { sql: 'SELECT 1 FROM orders WHERE retailer = ? COLLATE NOCASE', args: [f.retailer] },
+        drive: 'o.retailer = ? COLLATE NOCASE',
+        test: '+o.retailer = ? COLLATE NOCASE',
+        args: [f.retailer],
+      });
+    }
+    if (f.min !== undefined || f.max !== undefined) {
+      const bounds: Array<[string, number]> = [];
+      if (f.min !== undefined) bounds.push(['>=', toAmount4dp(f.min)]);
+      if (f.max !== undefined) bounds.push(['<=', toAmount4dp(f.max)]);
+      const drive = bounds.map(([op]) => `${AMOUNT} ${op} ?`).join(' AND ');
+      rare.push({
+        // Sorted by amount, the amount index gives the order and the range: no need to probe.
+        probe: amountDrives ? null : { sql: `SELECT 1 FROM orders o WHERE ${drive}`, args: bounds.map(([, v]) => v) },
+        drive,
+        test: bounds.map(([op]) => `+(${AMOUNT}) ${op} ?`).join(' AND '),
+        args: bounds.map(([, v]) => v),
+      });
+    }
+    if (f.category) {
+      rare.push({
+        probe: { sql: 'SELECT 1 FROM order_items WHERE category = ? COLLATE NOCASE', args: [f.category] },
+        drive: 'o.id IN (SELECT order_ref FROM order_items WHERE category = ? COLLATE NOCASE)',
+        test: 'EXISTS (SELECT 1 FROM order_items i WHERE i.order_ref = o.id AND i.category = ? COLLATE NOCASE)',
+        args: [f.category],
+      });
+    }
+    if (f.search !== undefined) {
+      const q = ftsQuery(f.search);
+      if (q === null) {
+        // A search with no words matches nothing rather than everything.
+        w.push('0');
+      } else {
+        rare.push({
+          probe: { sql: 'SELECT 1 FROM orders_fts WHERE orders_fts MATCH ?', args: [q] },
+          drive: 'o.id IN (SELECT rowid FROM orders_fts WHERE orders_fts MATCH ?)',
+          test: '+o.id IN (SELECT rowid FROM orders_fts WHERE orders_fts MATCH ?)',
+          args: [q],
+        });
+      }
+    }
+
+    // The rarest filter under the budget drives; with none, the scan order (date or amount) does.
+    let driver: Selective | undefined;
+    let fewest = budget;
+    for (const r of rare) {
+      if (r.probe === null) {
+        driver = r;
+        break;
+      }
+      const n = this.boundedCount(r.probe.sql, r.probe.args, budget);
+      if (n < fewest) {
+        fewest = n;
+        driver = r;
+      }
+    }
+    for (const r of rare) {
+      w.push(r === driver ? r.drive : r.test);
+      args.push(...r.args);
+    }
+    return { sql: w.length ? `WHERE ${w.join(' AND ')}` : '', args, driven: driver !== undefined && !amountDrives };
+  }
+
+  private boundedCount(sql: string, args: unknown[], cap: number): number {
+    return (this.db.prepare(`SELECT count(*) AS n FROM (${sql} LIMIT ?)`).get(...args, cap) as { n: number }).n;
+  }
+
+  private listSql(f: OrderFilter, sort: SortKey, limit: number | undefined): Plan {
+    const { sql, args, driven } = this.where(f, budgetFor(limit), sort === 'total' || sort === '-total');
+    const lim = limit === undefined ? '' : ` LIMIT ${Math.max(0, Math.floor(limit))}`;
+    // With a rare filter driving, its few matches are sorted: an ORDER BY the date index could
+    // serve would tempt SQLite (which does not know how rare they are) into scanning it instead.
+    const order = driven ? ORDER_BY[sort].replace(/o\.order_date/g, '+o.order_date') : ORDER_BY[sort];
+    return { sql: `${SELECT_ORDER} ${sql} ORDER BY ${order}${lim}`, args };
+  }
+
   list(f: OrderFilter, sort: SortKey = '-date', limit?: number): OrderRow[] {
-    const { sql, args } = where(f);
-    const lim = limit === undefined ? '' : ` LIMIT ${Math.floor(limit)}`;
-    return this.db.prepare(`${SELECT_ORDER} ${sql} ORDER BY ${ORDER_BY[sort]}${lim}`).all(...args) as OrderRow[];
+    const { sql, args } = this.listSql(f, sort, limit);
+    return this.db.prepare(sql).all(...args) as OrderRow[];
   }
 
   /** Stream rows (for --ndjson / --csv of large result sets) without holding them all in memory. */
   iterate(f: OrderFilter, sort: SortKey = '-date', limit?: number): IterableIterator<OrderRow> {
-    const { sql, args } = where(f);
-    const lim = limit === undefined ? '' : ` LIMIT ${Math.floor(limit)}`;
-    return this.db.prepare(`${SELECT_ORDER} ${sql} ORDER BY ${ORDER_BY[sort]}${lim}`).iterate(...args) as IterableIterator<OrderRow>;
+    const { sql, args } = this.listSql(f, sort, limit);
+    return this.db.prepare(sql).iterate(...args) as IterableIterator<OrderRow>;
   }
 
   count(f: OrderFilter): number {
-    const { sql, args } = where(f);
+    const { sql, args } = this.where(f, budgetFor(undefined));
     return (this.db.prepare(`SELECT count(*) AS n FROM orders o ${sql}`).get(...args) as { n: number }).n;
   }
 
-  /** By row id, or by provider order id (unique per connection; the newest match wins). */
+  /** Whether there is any (not deleted) order at all: tells "nothing synced yet" from "no match". */
+  hasAny(): boolean {
+    return this.db.prepare('SELECT 1 FROM orders WHERE deleted_at IS NULL LIMIT 1').get() !== undefined;
+  }
+
+  /**
+   * Count and totals per currency of every order matching `f`, for the footer under a listing.
+   * Exact and cheap from the rollups when the filter allows. Otherwise the matching orders are
+   * read, but only up to `cap` of them and for about `budgetMs`, so a broad search over a huge
+   * history answers "at least N" in time instead of holding the prompt.
+   */
+  summary(f: OrderFilter, opts: { cap?: number; budgetMs?: number } = {}): OrderSummary {
+    const cap = opts.cap ?? 10_000;
+    if (rollupable(f, false) && this.refreshRollups('orders')) {
+      const totals: CurrencyTotal[] = this.rollupQuery('none', f).map(({ key: _key, ...t }) => t);
+      return { orders: totals.reduce((n, t) => n + t.orders, 0), exact: true, totals: byOrders(totals) };
+    }
+    const { sql, args } = this.where(f, cap);
+    const rows = this.db.prepare(`SELECT o.currency, o.total, o.refunded FROM orders o ${sql}`).iterate(...args) as IterableIterator<{ currency: string; total: number; refunded: number }>;
+    const deadline = performance.now() + (opts.budgetMs ?? 20);
+    const map = new Map<string, CurrencyTotal>();
+    let n = 0;
+    for (const r of rows) {
+      if (n === cap || (n % 64 === 63 && performance.now() > deadline)) {
+        // Leaving the loop resets the statement; partial totals would mislead, so none are given.
+        return { orders: n, exact: false, totals: [] };
+      }
+      n++;
+      let t = map.get(r.currency);
+      if (!t) map.set(r.currency, (t = { currency: r.currency, orders: 0, total: 0, refunded: 0 }));
+      t.orders++;
+      t.total += r.total;
+      t.refunded += r.refunded;
+    }
+    return { orders: n, exact: true, totals: byOrders([...map.values()]) };
+  }
+
+  /** Every live order with this provider order id, across connections (ids are unique per connection only). */
+  findByOrderId(orderId: string, connectionId?: number): OrderRow[] {
+    if (connectionId === undefined) {
+      return this.db.prepare(`${SELECT_ORDER} WHERE o.order_id = ? ORDER BY o.deleted_at IS NOT NULL, o.id`).all(orderId) as OrderRow[];
+    }
+    return this.db.prepare(`${SELECT_ORDER} WHERE o.connection_id = ? AND o.order_id = ?`).all(connectionId, orderId) as OrderRow[];
+  }
+
+  byRowId(id: number): OrderRow | undefined {
+    return this.db.prepare(`${SELECT_ORDER} WHERE o.id = ?`).get(id) as OrderRow | undefined;
+  }
+
+  /** By provider order id (the newest match wins), else by row id. */
   find(ref: string): OrderRow | undefined {
     const byProvider = this.db.prepare(`${SELECT_ORDER} WHERE o.order_id = ? ORDER BY o.id DESC LIMIT 1`).get(ref) as OrderRow | undefined;
     if (byProvider || !/^\d+$/.test(ref)) return byProvider;
-    return this.db.prepare(`${SELECT_ORDER} WHERE o.id = ?`).get(Number(ref)) as OrderRow | undefined;
+    return this.byRowId(Number(ref));
   }
 
   items(orderRowId: number): ItemRow[] {
@@ -165,19 +393,23 @@ export class OrderQueries {
   }
 
   /**
-   * Totals per group and currency. For month and retailer the figure is the order total (net of
-   * refunds in `refunded`); for category it is the sum of item lines (unit price × quantity),
-   * because an order can span categories.
+   * Totals per group and currency. For month and retailer the figure is the order total (refunds
+   * reported beside it in `refunded`); for category it is the sum of item lines (unit price ×
+   * quantity), because an order can span categories (it counts once in each).
    */
   stats(by: 'month' | 'retailer' | 'category', f: OrderFilter): StatRow[] {
-    const { sql, args } = where(f);
+    if (rollupable(f, by === 'category') && this.refreshRollups(by === 'category' ? 'categories' : 'orders')) return this.rollupQuery(by, f);
+    // Filters the rollups cannot answer (amounts, search, a category for month/retailer): read
+    // the orders. Correct but proportional to the matching orders.
+    const { sql, args } = this.where(f, budgetFor(undefined));
     if (by === 'category') {
       return this.db
         .prepare(
-          `SELECT coalesce(i.category, '(none)') AS key, o.currency, count(DISTINCT o.id) AS orders, sum(i.unit_price * i.quantity) AS total, 0 AS refunded
-           FROM orders o JOIN order_items i ON i.order_ref = o.id ${sql} GROUP BY 1, 2 ORDER BY 4 DESC`,
+          `SELECT coalesce(i.category, '') AS key, o.currency, count(DISTINCT o.id) AS orders, sum(i.unit_price * i.quantity) AS total, 0 AS refunded
+           FROM orders o JOIN order_items i ON i.order_ref = o.id ${sql}${f.category ? ' AND i.category = ? COLLATE NOCASE' : ''}
+           GROUP BY 1, 2 ORDER BY 4 DESC`,
         )
-        .all(...args) as StatRow[];
+        .all(...args, ...(f.category ? [f.category] : [])) as StatRow[];
     }
     const key = by === 'month' ? 'substr(o.order_date, 1, 7)' : 'o.retailer';
     const order = by === 'month' ? '1 ASC, 2' : '4 DESC';
@@ -185,4 +417,183 @@ export class OrderQueries {
       .prepare(`SELECT ${key} AS key, o.currency, count(*) AS orders, sum(o.total) AS total, sum(o.refunded) AS refunded FROM orders o ${sql} GROUP BY 1, 2 ORDER BY ${order}`)
       .all(...args) as StatRow[];
   }
+
+  /**
+   * Bring the rollups up to date: rebuild every (connection, month) slice that writes marked stale
+   * since the last read (see migration 2), in one write transaction. Cheap when nothing changed
+   * (one lookup); after a sync, proportional to the months it touched. Returns false when the
+   * database cannot be written just now (read-only, or locked past the busy timeout): callers then
+   * read the orders directly, slower but still right.
+   */
+  refreshRollups(kind: 'orders' | 'categories' = 'orders'): boolean {
+    const s = SLICES[kind];
+    if (this.db.prepare(`SELECT 1 FROM ${s.stale} LIMIT 1`).get() === undefined) return true;
+    try {
+      this.db
+        .transaction(() => {
+          const stale = this.db.prepare(`SELECT connection_id AS connectionId, month FROM ${s.stale}`).all() as Array<{ connectionId: number; month: string }>;
+          const clear = this.db.prepare(s.clear);
+          const rebuild = s.rebuild.map((sql) => this.db.prepare(sql));
+          const done = this.db.prepare(`DELETE FROM ${s.stale} WHERE connection_id = ? AND month = ?`);
+          for (const { connectionId, month } of stale) {
+            // Prefix bounds keep the scans on the date-ordered indexes; the substr() makes them exact.
+            const hi = `${month}\uffff`;
+            clear.run(connectionId, month, month, hi, month);
+            for (const r of rebuild) r.run(connectionId, month, hi, month);
+            done.run(connectionId, month);
+          }
+        })
+        .immediate();
+      return true;
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_READONLY'))) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Grouped totals from the rollups: whole months from 'm' rows, whole days from 'd' rows, and
+   * the partial days at the ends of [since, until) from the orders themselves, so the answer is
+   * exact for any instant while reading at most two days of orders.
+   */
+  private rollupQuery(by: 'month' | 'retailer' | 'category' | 'none', f: OrderFilter): StatRow[] {
+    const ranges = rollupRanges(f.since, f.until);
+    const cat = by === 'category';
+    const parts: string[] = [];
+    const args: unknown[] = [];
+
+    const rollupFilter = this.rollupFilter(f, 'r', cat);
+    const spans: Array<{ grain: 'm' | 'd'; from: string | null; to: string | null }> = [
+      ...(ranges.monthsEmpty ? [] : [{ grain: 'm' as const, from: ranges.months[0], to: ranges.months[1] }]),
+      ...ranges.days.map(([from, to]) => ({ grain: 'd' as const, from, to })),
+    ];
+    for (const { grain, from, to } of spans) {
+      const w = [`r.grain = '${grain}'`];
+      if (from !== null) {
+        w.push('r.period >= ?');
+        args.push(from);
+      }
+      if (to !== null) {
+        w.push('r.period < ?');
+        args.push(to);
+      }
+      const key = { month: grain === 'm' ? 'r.period' : 'substr(r.period, 1, 7)', retailer: 'r.retailer', category: 'r.category', none: "''" }[by];
+      parts.push(
+        `SELECT ${key} AS key, r.currency, r.orders, r.total, ${cat ? '0' : 'r.refunded'} AS refunded
+         FROM ${cat ? 'order_category_rollup' : 'order_rollup'} r WHERE ${w.join(' AND ')}${rollupFilter.sql}`,
+      );
+      args.push(...rollupFilter.args);
+    }
+
+    const orderFilter = this.rollupFilter(f, 'o', cat);
+    const key = { month: 'substr(o.order_date, 1, 7)', retailer: 'o.retailer', category: "coalesce(i.category, '')", none: "''" }[by];
+    for (const [from, to] of ranges.exact) {
+      parts.push(
+        cat
+          ? `SELECT ${key} AS key, o.currency, count(DISTINCT o.id) AS orders, sum(i.unit_price * i.quantity) AS total, 0 AS refunded
+             FROM orders o JOIN order_items i ON i.order_ref = o.id
+             WHERE o.deleted_at IS NULL AND o.order_date >= ? AND o.order_date < ?${orderFilter.sql} GROUP BY 1, 2`
+          : `SELECT ${key} AS key, o.currency, count(*) AS orders, sum(o.total) AS total, sum(o.refunded) AS refunded
+             FROM orders o WHERE o.deleted_at IS NULL AND o.order_date >= ? AND o.order_date < ?${orderFilter.sql} GROUP BY 1, 2`,
+      );
+      args.push(from, to, ...orderFilter.args);
+    }
+    if (parts.length === 0) return [];
+    const order = by === 'month' ? '1 ASC, 2' : '4 DESC, 1';
+    return this.db
+      .prepare(
+        `SELECT key, currency, sum(orders) AS orders, sum(total) AS total, sum(refunded) AS refunded
+         FROM (${parts.join(' UNION ALL ')}) GROUP BY 1, 2 HAVING sum(orders) > 0 ORDER BY ${order}`,
+      )
+      .all(...args) as StatRow[];
+  }
+
+  /** The rollup-able filters as " AND ..." terms over a rollup table (r) or orders (o, items i). */
+  private rollupFilter(f: OrderFilter, t: 'r' | 'o', category: boolean): { sql: string; args: unknown[] } {
+    const w: string[] = [];
+    const args: unknown[] = [];
+    if (f.connectionIds?.length) {
+      w.push(`${t}.connection_id IN (${marks(f.connectionIds.length)})`);
+      args.push(...f.connectionIds);
+    }
+    if (f.retailer) {
+      w.push(`${t}.retailer = ? COLLATE NOCASE`);
+      args.push(f.retailer);
+    }
+    if (f.currency) {
+      w.push(`${t}.currency = ?`);
+      args.push(f.currency);
+    }
+    if (f.status?.length) {
+      w.push(`${t}.status IN (${marks(f.status.length)})`);
+      args.push(...f.status);
+    }
+    if (category && f.category) {
+      w.push(`${t === 'r' ? 'r' : 'i'}.category = ? COLLATE NOCASE`);
+      args.push(f.category);
+    }
+    return { sql: w.map((s) => ` AND ${s}`).join(''), args };
+  }
+}
+
+export interface RollupRanges {
+  /** [from, to) of whole months as 'YYYY-MM' (null = unbounded). */
+  months: [string | null, string | null];
+  /** No whole month lies inside the range. */
+  monthsEmpty: boolean;
+  /** [from, to) of whole days as 'YYYY-MM-DD', outside the whole months. */
+  days: Array<[string, string]>;
+  /** [from, to) instants (UTC ISO) of the partial days at the ends, read from the orders. */
+  exact: Array<[string, string]>;
+}
+
+const DAY_MS = 86_400_000;
+const dayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+const monthOf = (ms: number): string => new Date(ms).toISOString().slice(0, 7);
+const floorDay = (ms: number): number => Math.floor(ms / DAY_MS) * DAY_MS;
+const ceilDay = (ms: number): number => Math.ceil(ms / DAY_MS) * DAY_MS;
+const floorMonth = (ms: number): number => {
+  const d = new Date(ms);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+};
+const ceilMonth = (ms: number): number => {
+  const f = floorMonth(ms);
+  if (f === ms) return ms;
+  const d = new Date(f);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+};
+
+/**
+ * Split [since, until) into whole months, whole days and partial days (see rollupQuery). Pure,
+ * so the arithmetic at month and year ends is unit-tested on its own.
+ */
+export function rollupRanges(since: string | undefined, until: string | undefined): RollupRanges {
+  const s = since ? Date.parse(since) : -Infinity;
+  const u = until ? Date.parse(until) : Infinity;
+  const empty: RollupRanges = { months: [null, null], monthsEmpty: true, days: [], exact: [] };
+  if (Number.isNaN(s) || Number.isNaN(u) || s >= u) return empty;
+  const sDay = Number.isFinite(s) ? ceilDay(s) : -Infinity;
+  const uDay = Number.isFinite(u) ? floorDay(u) : Infinity;
+  if (sDay >= uDay) {
+    // Within one day (or across one midnight with no whole day): read the orders.
+    return { ...empty, exact: [[since!, until!]] };
+  }
+  const exact: Array<[string, string]> = [];
+  if (Number.isFinite(s) && s < sDay) exact.push([since!, new Date(sDay).toISOString()]);
+  if (Number.isFinite(u) && uDay < u) exact.push([new Date(uDay).toISOString(), until!]);
+  const sMonth = Number.isFinite(sDay) ? ceilMonth(sDay) : -Infinity;
+  const uMonth = Number.isFinite(uDay) ? floorMonth(uDay) : Infinity;
+  if (sMonth >= uMonth) {
+    return { months: [null, null], monthsEmpty: true, days: [[dayOf(sDay), dayOf(uDay)]], exact };
+  }
+  const days: Array<[string, string]> = [];
+  if (sDay < sMonth) days.push([dayOf(sDay), dayOf(sMonth)]);
+  if (uMonth < uDay) days.push([dayOf(uMonth), dayOf(uDay)]);
+  return {
+    months: [Number.isFinite(sMonth) ? monthOf(sMonth) : null, Number.isFinite(uMonth) ? monthOf(uMonth) : null],
+    monthsEmpty: false,
+    days,
+    exact,
+  };
 }

@@ -74,7 +74,8 @@ export function fillMonthGaps(groups: readonly StatGroup[]): StatGroup[] {
  */
 export function foldTop(groups: readonly StatGroup[], n: number, otherLabel = 'other'): StatGroup[] {
   const sorted = [...groups].sort((a, b) => b.total - a.total || b.orders - a.orders || a.key.localeCompare(b.key));
-  if (sorted.length <= n) return sorted;
+  // An "other" row standing for a single group hides a name and saves no space.
+  if (sorted.length <= n + 1) return sorted;
   const rest = sorted.slice(n);
   const other: StatGroup = { key: otherLabel, orders: 0, total: 0, refunded: 0, folded: rest.length };
   for (const g of rest) {

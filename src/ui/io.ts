@@ -4,10 +4,25 @@
  * renderings. Colour follows --no-color, NO_COLOR, FORCE_COLOR and whether the stream is a TTY.
  */
 import { Chalk, type ChalkInstance } from 'chalk';
+import { OrderlinkError } from '../errors.js';
 
 export interface Sink {
   write(chunk: string): unknown;
 }
+
+/**
+ * What a real stream (process.stdout, a pipe, a socket) adds to a Sink: backpressure ('drain')
+ * and broken pipes ('error' with EPIPE). Plain test sinks have neither and never block.
+ */
+interface StreamSink extends Sink {
+  once(event: 'drain' | 'close' | 'error', listener: () => void): unknown;
+  on(event: 'error', listener: (err: unknown) => void): unknown;
+  removeListener(event: 'drain' | 'close' | 'error', listener: () => void): unknown;
+  readonly destroyed?: boolean;
+}
+
+const isStream = (s: Sink): s is StreamSink =>
+  typeof (s as Partial<StreamSink>).once === 'function' && typeof (s as Partial<StreamSink>).on === 'function' && typeof (s as Partial<StreamSink>).removeListener === 'function';
 
 export interface IO {
   readonly stdout: Sink;
@@ -22,6 +37,15 @@ export interface IO {
   readonly errColor: ChalkInstance;
   /** Write a line of data to stdout. */
   out(line?: string): void;
+  /**
+   * Write a chunk of data to stdout and wait while the stream's buffer is full, so a large export
+   * (`orders --ndjson` over a million rows) runs in constant memory at the reader's pace. Resolves
+   * false once the reader has gone (`orders --ndjson | head`): the caller stops producing and
+   * exits 0, as Unix tools do. Any other write failure (a full disk) rejects.
+   */
+  write(chunk: string): Promise<boolean>;
+  /** True once stdout's reader has gone away (EPIPE); further output is dropped silently. */
+  readonly stdoutClosed: boolean;
   /** Write a line of diagnostics to stderr. */
   err(line?: string): void;
   /** Read all of stdin (for secrets passed by pipe, never argv). */
@@ -53,6 +77,8 @@ export function createIO(opts: IOOptions): IO {
   const env = opts.env ?? process.env;
   const color = new Chalk({ level: colorEnabled(opts.stdoutIsTTY, opts.color, env) ? 1 : 0 });
   const errColor = new Chalk({ level: colorEnabled(opts.stderrIsTTY, opts.color, env) ? 1 : 0 });
+  const out = watch(opts.stdout);
+  const err = watch(opts.stderr);
   return {
     stdout: opts.stdout,
     stderr: opts.stderr,
@@ -62,14 +88,70 @@ export function createIO(opts: IOOptions): IO {
     columns: opts.columns ?? 80,
     color,
     errColor,
+    get stdoutClosed() {
+      return out.closed;
+    },
     out(line = '') {
-      opts.stdout.write(line + '\n');
+      if (!out.closed) opts.stdout.write(line + '\n');
     },
     err(line = '') {
-      opts.stderr.write(line + '\n');
+      if (!err.closed) opts.stderr.write(line + '\n');
+    },
+    async write(chunk) {
+      // A stream can also be torn down without an 'error' (a child's stdin when the child exits).
+      if (!out.closed && isStream(opts.stdout) && opts.stdout.destroyed) out.closed = true;
+      if (out.closed) return false;
+      if (opts.stdout.write(chunk) === false && isStream(opts.stdout)) await drained(opts.stdout);
+      if (out.failure) {
+        throw new OrderlinkError('OUTPUT_FAILED', `cannot write to standard output (${out.failure})`, {
+          hint: 'Check where the output goes (a full disk, a closed terminal) and run the command again.',
+        });
+      }
+      if (isStream(opts.stdout) && opts.stdout.destroyed) out.closed = true;
+      return !out.closed;
     },
     readStdin: opts.readStdin ?? (async () => ''),
   };
+}
+
+interface SinkState {
+  /** The reader went away (EPIPE) or the stream failed: drop further writes. */
+  closed: boolean;
+  /** The error code of a failure other than a broken pipe, which must not pass silently. */
+  failure: string | undefined;
+}
+
+/**
+ * Listen for a stream's errors. Without a listener, EPIPE (the reader of a pipe exited) is an
+ * unhandled 'error' event: Node prints a stack trace and exits 1 instead of stopping quietly.
+ */
+function watch(sink: Sink): SinkState {
+  const state: SinkState = { closed: false, failure: undefined };
+  if (isStream(sink)) {
+    sink.on('error', (e: unknown) => {
+      state.closed = true;
+      const code = (e as { code?: unknown } | null)?.code;
+      if (code !== 'EPIPE' && code !== 'ERR_STREAM_DESTROYED') state.failure = typeof code === 'string' ? code : 'write error';
+    });
+  }
+  return state;
+}
+
+/** Resolve when the stream can take more (or is gone: its error/close ends the wait too). */
+function drained(stream: StreamSink): Promise<void> {
+  return new Promise((resolve) => {
+    // A stream destroyed by a failed write emits 'error'/'close' on a later tick; let them land.
+    if (stream.destroyed) return void setImmediate(resolve);
+    const done = () => {
+      stream.removeListener('drain', done);
+      stream.removeListener('close', done);
+      stream.removeListener('error', done);
+      resolve();
+    };
+    stream.once('drain', done);
+    stream.once('close', done);
+    stream.once('error', done);
+  });
 }
 
 export function processIO(colorFlag?: boolean): IO {

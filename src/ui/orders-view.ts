@@ -1,0 +1,201 @@
+/**
+ * How orders look: the `--json` record (a contract), the columns of the table, the piped text and
+ * CSV, streamed writers for exports of any size, and the detail view of one order. Money is always
+ * shown in its own currency with that currency's decimals (¥1,200, $12.34, KWD 12.345).
+ */
+import { displayMoney, formatMinor } from '../connectors/money.js';
+import type { CurrencyTotal, ItemRow, OrderRow, OrderSummary } from '../store/queries.js';
+import type { IO } from './io.js';
+import { csvEscape, renderKeyValues, renderTable, type Column, type Format } from './render.js';
+import { statusColor } from './format.js';
+
+/** Connection id → its handle (`sandbox:work`), for display. */
+export type Handles = ReadonlyMap<number, string>;
+
+/**
+ * The exported fields of an order in `--json`, `--ndjson` and `--csv` (add, never rename).
+ * Amounts are decimal strings in major units with the currency's exact decimals ("12.30",
+ * "1200", "12.345"): exact, unlike a JSON number, and what a spreadsheet expects. `total_minor`
+ * is the same total as an integer in minor units, for tools that sum.
+ */
+export function orderRecord(o: OrderRow, handles: Handles) {
+  const m = (minor: number) => formatMinor(minor, o.currency);
+  return {
+    id: o.id,
+    connection_id: o.connectionId,
+    connection: handles.get(o.connectionId) ?? null,
+    order_id: o.orderId,
+    retailer: o.retailer,
+    order_date: o.orderDate,
+    status: o.status,
+    currency: o.currency,
+    subtotal: m(o.subtotal),
+    tax: m(o.tax),
+    shipping: m(o.shipping),
+    discount: m(o.discount),
+    total: m(o.total),
+    refunded: m(o.refunded),
+    total_minor: o.total,
+    item_count: o.itemCount,
+    first_seen_at: o.firstSeenAt,
+    updated_at: o.updatedAt,
+  };
+}
+export type OrderRecord = ReturnType<typeof orderRecord>;
+
+/** CSV columns: the record minus what only machines reading JSON need. */
+const CSV_FIELDS = ['id', 'connection', 'order_id', 'order_date', 'retailer', 'status', 'currency', 'subtotal', 'tax', 'shipping', 'discount', 'total', 'refunded', 'item_count'] as const;
+
+const csvLine = (values: ReadonlyArray<string | number | null>): string => values.map((v) => csvEscape(v === null ? '' : String(v))).join(',') + '\r\n';
+const tsvCell = (v: string | number | boolean): string => String(v).replace(/[\t\r\n]/g, ' ');
+
+/** One line of piped (non-TTY, no format flag) output: stable columns, no header, tab-separated. */
+function tsvLine(o: OrderRow, handles: Handles): string {
+  return [o.orderDate, handles.get(o.connectionId) ?? String(o.connectionId), o.orderId, o.retailer, o.status, o.currency, formatMinor(o.total, o.currency), o.itemCount].map(tsvCell).join('\t') + '\n';
+}
+
+export interface WriteResult {
+  rows: number;
+  /** Totals of the rows written, per currency. */
+  totals: CurrencyTotal[];
+  /** The reader went away (EPIPE) before the end. */
+  stopped: boolean;
+}
+
+/** Chunks of about this size go to stdout: few syscalls, little memory. */
+const CHUNK = 64 * 1024;
+
+/**
+ * Write rows as JSON, NDJSON, CSV or piped text from an iterator, in constant memory: output is
+ * batched into chunks, each written with backpressure (io.write), and the loop stops as soon as
+ * the reader has gone (`| head`). Between chunks the event loop gets a turn, so Ctrl-C is heard.
+ */
+export async function streamOrders(
+  io: IO,
+  rows: Iterable<OrderRow>,
+  format: Exclude<Format, 'table'>,
+  handles: Handles,
+  signal?: AbortSignal,
+): Promise<WriteResult> {
+  const totals = new Map<string, CurrencyTotal>();
+  let buf = '';
+  let n = 0;
+  const flush = async (): Promise<boolean> => {
+    const chunk = buf;
+    buf = '';
+    if (chunk === '') return !io.stdoutClosed;
+    const ok = await io.write(chunk);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    return ok && !signal?.aborted;
+  };
+  if (format === 'json') buf += '[';
+  if (format === 'csv') buf += csvLine(CSV_FIELDS);
+  for (const o of rows) {
+    const rec = format === 'tsv' ? null : orderRecord(o, handles);
+    if (format === 'json') buf += `${n === 0 ? '\n' : ',\n'}${JSON.stringify(rec, null, 2).replace(/^/gm, '  ')}`;
+    else if (format === 'ndjson') buf += JSON.stringify(rec) + '\n';
+    else if (format === 'csv') buf += csvLine(CSV_FIELDS.map((k) => rec![k]));
+    else buf += tsvLine(o, handles);
+    n++;
+    let t = totals.get(o.currency);
+    if (!t) totals.set(o.currency, (t = { currency: o.currency, orders: 0, total: 0, refunded: 0 }));
+    t.orders++;
+    t.total += o.total;
+    t.refunded += o.refunded;
+    // Leaving the loop early also closes the SQLite statement behind the iterator.
+    if (buf.length >= CHUNK && !(await flush())) return { rows: n, totals: [...totals.values()], stopped: true };
+  }
+  if (format === 'json') buf += n === 0 ? ']\n' : '\n]\n';
+  const ok = await flush();
+  return { rows: n, totals: [...totals.values()], stopped: !ok };
+}
+
+/** The table people see on a terminal. The connection column appears only when rows span several. */
+export function orderTable(io: IO, rows: readonly OrderRow[], handles: Handles): string {
+  const many = new Set(rows.map((r) => r.connectionId)).size > 1;
+  const columns: Column<OrderRow>[] = [
+    { key: 'date', get: (o) => o.orderDate.slice(0, 10) },
+    { key: 'order', get: (o) => o.orderId },
+    ...(many ? [{ key: 'connection', get: (o: OrderRow) => handles.get(o.connectionId) ?? String(o.connectionId) }] : []),
+    { key: 'retailer', get: (o) => o.retailer },
+    { key: 'status', get: (o) => o.status, style: (v) => statusColor(io.color, v) },
+    { key: 'items', get: (o) => o.itemCount, align: 'right' },
+    { key: 'total', get: (o) => displayMoney(o.total, o.currency), align: 'right' },
+  ];
+  return renderTable(io, rows, columns);
+}
+
+/** "$1,234.56 · ¥12,000 · €9.90": one amount per currency, never added together. */
+export function moneyList(totals: readonly CurrencyTotal[]): string {
+  return totals.map((t) => displayMoney(t.total, t.currency)).join(' · ');
+}
+
+const plural = (n: number, word: string): string => `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
+
+/**
+ * The line under the table: how many orders match, what they add up to per currency, and how to
+ * see more when the listing was cut at --limit.
+ */
+export function listFooter(io: IO, shown: number, summary: OrderSummary, limited: boolean): string {
+  const c = io.color;
+  if (!summary.exact) {
+    return c.dim(`${plural(shown, 'order')} shown of at least ${summary.orders.toLocaleString('en-US')} matching (too many to total quickly: narrow the filters, or use --json / --csv)`);
+  }
+  const head = shown < summary.orders ? `${shown.toLocaleString('en-US')} of ${plural(summary.orders, 'order')}` : plural(summary.orders, 'order');
+  const more = limited && shown < summary.orders ? c.dim(` (--limit ${Math.min(summary.orders, Math.max(shown * 2, 100))} for more)`) : '';
+  return `${c.bold(head)}${summary.totals.length ? ` ${c.dim('·')} ${moneyList(summary.totals)}` : ''}${more}`;
+}
+
+/** `orders show`: the order, its amounts and its items. */
+export function renderOrderDetail(io: IO, o: OrderRow, items: readonly ItemRow[], handle: string): void {
+  const c = io.color;
+  const money = (minor: number) => displayMoney(minor, o.currency);
+  io.out(`${c.bold(o.orderId)}  ${o.retailer}  ${statusColor(c, o.status)}${o.deletedAt ? `  ${c.red(`deleted at the provider ${o.deletedAt}`)}` : ''}`);
+  const pairs: Array<readonly [string, unknown]> = [
+    ['connection', handle],
+    ['placed', o.orderDate.replace('T', ' ').replace(/(:\d\d)(\.\d+)?Z$/, '$1 UTC')],
+    ['subtotal', money(o.subtotal)],
+    ['tax', money(o.tax)],
+    ['shipping', money(o.shipping)],
+  ];
+  if (o.discount) pairs.push(['discount', money(-o.discount)]);
+  pairs.push(['total', c.bold(money(o.total))]);
+  if (o.refunded) pairs.push(['refunded', c.yellow(money(o.refunded))]);
+  pairs.push(['first seen', o.firstSeenAt], ['updated', o.updatedAt]);
+  renderKeyValues(io, pairs);
+  io.out();
+  if (items.length === 0) {
+    io.out(c.dim('No line items (this provider reports order totals only).'));
+    return;
+  }
+  const columns: Column<ItemRow>[] = [
+    { key: '#', get: (i) => i.lineNo, align: 'right' },
+    { key: 'item', get: (i) => i.name },
+    { key: 'sku', get: (i) => i.sku ?? '' },
+    { key: 'qty', get: (i) => i.quantity, align: 'right' },
+    { key: 'unit', get: (i) => money(i.unitPrice), align: 'right' },
+    { key: 'amount', get: (i) => money(i.unitPrice * i.quantity), align: 'right' },
+    { key: 'category', get: (i) => i.category ?? '' },
+  ];
+  if (io.stdoutIsTTY) io.out(renderTable(io, items, columns));
+  else for (const i of items) io.out(columns.map((col) => tsvCell(col.get(i) ?? '')).join('\t'));
+}
+
+/** The exported fields of `orders show --json`: the order record plus its items. */
+export function orderDetailRecord(o: OrderRow, items: readonly ItemRow[], handles: Handles) {
+  const m = (minor: number) => formatMinor(minor, o.currency);
+  return {
+    ...orderRecord(o, handles),
+    deleted_at: o.deletedAt,
+    items: items.map((i) => ({
+      line_no: i.lineNo,
+      name: i.name,
+      sku: i.sku,
+      quantity: i.quantity,
+      unit_price: m(i.unitPrice),
+      amount: m(i.unitPrice * i.quantity),
+      amount_minor: i.unitPrice * i.quantity,
+      category: i.category,
+    })),
+  };
+}
