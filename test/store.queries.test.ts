@@ -14,7 +14,7 @@ import { migrate, openDatabase } from '../src/store/db.js';
 import { Store } from '../src/store/index.js';
 import { AMOUNT_4DP_FACTORS, MIGRATIONS } from '../src/store/migrations.js';
 import Database from 'better-sqlite3';
-import { ftsQuery, OrderQueries, rollupRanges, type OrderFilter, type OrderRow, type StatRow } from '../src/store/queries.js';
+import { ftsQuery, OrderQueries, RollupStaleMarks, rollupRanges, type OrderFilter, type OrderRow, type StatRow } from '../src/store/queries.js';
 import { OrderWriter } from '../src/store/orders.js';
 
 const dirs: string[] = [];
@@ -138,6 +138,26 @@ describe('rollups equal the orders at every read', () => {
     store.db.prepare('DELETE FROM connections WHERE id = ?').run(b.id);
     check('after deleting a connection (ON DELETE CASCADE)');
     expect(store.db.prepare('SELECT count(*) AS n FROM order_rollup').get()).toEqual({ n: 0 });
+    store.close();
+  });
+
+  it('stay right with marks from code instead of the insert/update triggers (the faster write path)', () => {
+    const r = rng(17);
+    const { store, conn, page } = setup();
+    store.db.exec('DROP TRIGGER orders_stale_insert; DROP TRIGGER orders_stale_update;');
+    const a = conn('a');
+    const w = store.orderWriter();
+    const marks = new RollupStaleMarks(store.db);
+    // What OrderWriter.writePage would do: touch before (old month) and after (new month).
+    const write = (orders: NormalizedOrder[], tombstones: Array<{ orderId: string; deletedAt: string | null }> = []) => {
+      for (const o of [...orders, ...tombstones]) marks.touch(a.id, o.orderId);
+      page(w, a.id, orders, tombstones);
+      for (const o of [...orders, ...tombstones]) marks.touch(a.id, o.orderId);
+    };
+    write(Array.from({ length: 100 }, (_, i) => randomOrder(r, `A-${i}`)));
+    expect(actualRollups(store)).toEqual(expectedRollups(store.db));
+    write(Array.from({ length: 30 }, (_, i) => randomOrder(r, `A-${i * 3}`)), [{ orderId: 'A-1', deletedAt: null }]);
+    expect(actualRollups(store)).toEqual(expectedRollups(store.db));
     store.close();
   });
 

@@ -6,16 +6,15 @@
 import type { Command } from 'commander';
 import type { App } from '../cli.js';
 import type { Context } from '../context.js';
-import { isCurrencyCode } from '../connectors/money.js';
+import { formatMinor, isCurrencyCode } from '../connectors/money.js';
 import { OrderlinkError, usageError } from '../errors.js';
 import { connectionHandle } from '../store/index.js';
 import type { OrderFilter, OrderRow, SortKey } from '../store/index.js';
 import { ftsQuery } from '../store/queries.js';
-import { seriesByCurrency, shapeSeries, type StatGroup, type StatsBy } from '../store/stats.js';
+import { monthRange, seriesByCurrency, shapeSeries, type StatGroup, type StatsBy } from '../store/stats.js';
 import { renderChart } from '../ui/chart.js';
 import { listFooter, orderDetailRecord, orderTable, renderOrderDetail, streamOrders, type Handles } from '../ui/orders-view.js';
 import { printJson } from '../ui/render.js';
-import { formatMinor } from '../connectors/money.js';
 import { parseDateFlag, parsePositiveInt } from './options.js';
 
 const STATUSES = ['placed', 'shipped', 'delivered', 'cancelled', 'refunded', 'partially_refunded', 'returned', 'unknown'] as const;
@@ -233,7 +232,8 @@ export async function runOrders(ctx: Context, o: OrdersOptions): Promise<number>
 
   if (format !== 'table') {
     const result = await streamOrders(io, store.orders.iterate(filter, sort, o.limit), format, handles, ctx.signal);
-    if (ctx.signal.aborted && !result.stopped) throw new OrderlinkError('INTERRUPTED', 'interrupted', { kind: 'interrupted' });
+    // Stopped by Ctrl-C: exit 130. Stopped because the reader left (`| head`): exit 0, quietly.
+    if (ctx.signal.aborted) throw new OrderlinkError('INTERRUPTED', 'interrupted', { kind: 'interrupted' });
     if (result.rows === 0 && format === 'tsv') nothing(ctx);
     return 0;
   }
@@ -246,9 +246,20 @@ export async function runOrders(ctx: Context, o: OrdersOptions): Promise<number>
   }
   io.out(orderTable(io, rows, handles));
   // Below the limit the rows are the whole answer; otherwise ask the store (rollups, bounded).
+  if (rows.length === limit) notifyRefresh(ctx, 'orders');
   const summary = rows.length < limit ? summarize(rows) : store.orders.summary(filter);
   io.out(listFooter(io, rows.length, summary, rows.length === limit));
   return 0;
+}
+
+/**
+ * The first read after a big sync rebuilds the monthly totals it touched (seconds for hundreds of
+ * thousands of orders): say so on a terminal instead of looking stuck.
+ */
+function notifyRefresh(ctx: Context, kind: 'orders' | 'categories'): void {
+  if (ctx.io.stderrIsTTY && !ctx.json && ctx.store().orders.staleMonths(kind) >= 24) {
+    ctx.io.err(ctx.io.errColor.dim('Updating the monthly totals after the last sync (once)…'));
+  }
 }
 
 function sortKey(by: (typeof SORTS)[number], reverse: boolean): SortKey {
@@ -326,7 +337,11 @@ export async function runOrdersStats(ctx: Context, o: OrdersStatsOptions): Promi
   const format = ctx.json ? 'json' : io.stdoutIsTTY ? 'chart' : 'tsv';
   // Folding the tail into "other" is for eyes; JSON and piped text get every group unless asked.
   const top = o.top ?? (format === 'chart' ? TTY_TOP : Number.POSITIVE_INFINITY);
-  const series = seriesByCurrency(store.orders.stats(by, filter)).map((s) => shapeSeries(s, by, top));
+  notifyRefresh(ctx, by === 'category' ? 'categories' : 'orders');
+  const raw = seriesByCurrency(store.orders.stats(by, filter));
+  // One timeline for every currency, so their months line up under each other.
+  const months = monthRange(raw);
+  const series = raw.map((s) => shapeSeries(s, by, top, months));
   const label = (g: StatGroup): string => (g.folded ? `other (${g.folded})` : g.key === '' && by === 'category' ? '(no category)' : g.key);
 
   if (format === 'json') {

@@ -12,6 +12,7 @@
  * - rollups of totals per month and per day, so stats and footers read thousands of rows, not
  *   millions (see `rollupRanges`).
  */
+import type { Statement } from 'better-sqlite3';
 import type { DB } from './db.js';
 import { amount4dp } from './migrations.js';
 
@@ -111,6 +112,7 @@ export function ftsQuery(text: string): string | null {
   // Letters, digits and combining marks, so words in scripts with marks (Devanagari, Thai) stay whole.
   const words = text.match(/[\p{L}\p{N}\p{M}]+/gu) ?? [];
   if (words.length === 0) return null;
+  // Sixteen words is plenty for item names and keeps a pasted paragraph from becoming a huge query.
   return words
     .slice(0, 16)
     .map((w, i, all) => `"${w}"${i === all.length - 1 ? '*' : ''}`)
@@ -418,6 +420,11 @@ export class OrderQueries {
       .all(...args) as StatRow[];
   }
 
+  /** How many (connection, month) slices the next read of these rollups will rebuild. */
+  staleMonths(kind: 'orders' | 'categories'): number {
+    return (this.db.prepare(`SELECT count(*) AS n FROM ${SLICES[kind].stale}`).get() as { n: number }).n;
+  }
+
   /**
    * Bring the rollups up to date: rebuild every (connection, month) slice that writes marked stale
    * since the last read (see migration 2), in one write transaction. Cheap when nothing changed
@@ -597,3 +604,26 @@ export function rollupRanges(since: string | undefined, until: string | undefine
     exact,
   };
 }
+
+/**
+ * Marking rollup slices stale from the writer's own code instead of migration 2's insert/update
+ * triggers. Any trigger on `orders` makes each row's INSERT/UPDATE open a statement savepoint,
+ * where FTS5 flushes its pending rows: a sync page then costs about twice the write time. Marks
+ * from code cost one indexed INSERT OR IGNORE per row. Call `touch` for an order before it is
+ * updated (its old month) and after it is written (its new month); a later migration can then
+ * drop orders_stale_insert and orders_stale_update (the delete trigger stays: deletes are rare).
+ */
+export class RollupStaleMarks {
+  private readonly marks: ReadonlyArray<Statement<[number, string]>>;
+
+  constructor(db: DB) {
+    this.marks = [SLICES.orders.stale, SLICES.categories.stale].map((t) =>
+      db.prepare<[number, string]>(`INSERT OR IGNORE INTO ${t} SELECT connection_id, substr(order_date, 1, 7) FROM orders WHERE connection_id = ? AND order_id = ?`),
+    );
+  }
+
+  touch(connectionId: number, orderId: string): void {
+    for (const m of this.marks) m.run(connectionId, orderId);
+  }
+}
+

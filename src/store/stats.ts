@@ -53,15 +53,19 @@ export function nextMonth(ym: string): string {
   return m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, '0')}`;
 }
 
-/** Every month from the first to the last group, in order; missing months become gap rows. */
-export function fillMonthGaps(groups: readonly StatGroup[]): StatGroup[] {
+/**
+ * Every month from the first to the last group, in order; missing months become gap rows.
+ * `range` widens the timeline (e.g. to the months of every currency, so their charts line up).
+ */
+export function fillMonthGaps(groups: readonly StatGroup[], range?: { from: string; to: string }): StatGroup[] {
   const sorted = [...groups].sort((a, b) => a.key.localeCompare(b.key));
   if (sorted.length === 0) return [];
   const byKey = new Map(sorted.map((g) => [g.key, g]));
-  const last = sorted[sorted.length - 1]!.key;
+  const first = range && range.from < sorted[0]!.key ? range.from : sorted[0]!.key;
+  const last = range && range.to > sorted[sorted.length - 1]!.key ? range.to : sorted[sorted.length - 1]!.key;
   const out: StatGroup[] = [];
-  // Bounded by the data's own range, so a malformed key cannot loop for long.
-  for (let ym = sorted[0]!.key; ym <= last && out.length < 12 * 200; ym = nextMonth(ym)) {
+  // Bounded (200 years), so a malformed key cannot loop for long.
+  for (let ym = first; ym <= last && out.length < 12 * 200; ym = nextMonth(ym)) {
     out.push(byKey.get(ym) ?? { key: ym, orders: 0, total: 0, refunded: 0, gap: true });
   }
   return out;
@@ -86,7 +90,13 @@ export function foldTop(groups: readonly StatGroup[], n: number, otherLabel = 'o
   return [...sorted.slice(0, n), other];
 }
 
+/** The months every series spans together, for one shared timeline. */
+export function monthRange(series: readonly CurrencySeries[]): { from: string; to: string } | undefined {
+  const keys = series.flatMap((s) => s.groups.map((g) => g.key)).sort();
+  return keys.length ? { from: keys[0]!, to: keys[keys.length - 1]! } : undefined;
+}
+
 /** The rows people see for one series: months with gaps filled, or the top N plus "other". */
-export function shapeSeries(s: CurrencySeries, by: StatsBy, top: number): CurrencySeries {
-  return { ...s, groups: by === 'month' ? fillMonthGaps(s.groups) : foldTop(s.groups, top) };
+export function shapeSeries(s: CurrencySeries, by: StatsBy, top: number, months?: { from: string; to: string }): CurrencySeries {
+  return { ...s, groups: by === 'month' ? fillMonthGaps(s.groups, months) : foldTop(s.groups, top) };
 }
