@@ -193,11 +193,11 @@ CREATE TABLE order_category_rollup (
 
 -- The rollups are rebuilt lazily, one (connection, month) slice at a time, by the first read
 -- that needs them (OrderQueries.refreshRollups); writes only mark the slices they touch. Sums
--- kept current by triggers made page writes about 3.5× slower; marking is cheaper, but any
--- trigger on orders still costs (FTS5 flushes its pending rows at the statement savepoint a
--- trigger forces). The triggers catch every path that changes orders: sync pages, tombstones,
--- purge, a connection deleted with ON DELETE CASCADE. Items change only with their order row
--- (the writer replaces them together, and the row's update marks the slice), so they have none.
+-- kept current by triggers made page writes about 3.5× slower, and any INSERT or UPDATE trigger
+-- on orders still costs (FTS5 flushes its pending rows at the statement savepoint a trigger
+-- forces), so the page writer marks the months of each page itself, once per month
+-- (OrderWriter). Deletes are rare and come from several paths (purge, a connection deleted with
+-- ON DELETE CASCADE), so they keep a trigger. Items change only with their order row.
 CREATE TABLE order_rollup_stale (
   connection_id INTEGER NOT NULL,
   month         TEXT NOT NULL,
@@ -212,14 +212,6 @@ CREATE TABLE order_category_rollup_stale (
 INSERT INTO order_rollup_stale SELECT DISTINCT connection_id, substr(order_date, 1, 7) FROM orders;
 INSERT INTO order_category_rollup_stale SELECT connection_id, month FROM order_rollup_stale;
 
-CREATE TRIGGER orders_stale_insert AFTER INSERT ON orders BEGIN
-  INSERT OR IGNORE INTO order_rollup_stale VALUES (NEW.connection_id, substr(NEW.order_date, 1, 7));
-  INSERT OR IGNORE INTO order_category_rollup_stale VALUES (NEW.connection_id, substr(NEW.order_date, 1, 7));
-END;
-CREATE TRIGGER orders_stale_update AFTER UPDATE ON orders BEGIN
-  INSERT OR IGNORE INTO order_rollup_stale VALUES (OLD.connection_id, substr(OLD.order_date, 1, 7)), (NEW.connection_id, substr(NEW.order_date, 1, 7));
-  INSERT OR IGNORE INTO order_category_rollup_stale VALUES (OLD.connection_id, substr(OLD.order_date, 1, 7)), (NEW.connection_id, substr(NEW.order_date, 1, 7));
-END;
 CREATE TRIGGER orders_stale_delete AFTER DELETE ON orders BEGIN
   INSERT OR IGNORE INTO order_rollup_stale VALUES (OLD.connection_id, substr(OLD.order_date, 1, 7));
   INSERT OR IGNORE INTO order_category_rollup_stale VALUES (OLD.connection_id, substr(OLD.order_date, 1, 7));

@@ -38,7 +38,7 @@ export function orderHash(o: NormalizedOrder): string {
 }
 
 export class OrderWriter {
-  private readonly find: Statement<[number, string], { id: number; content_hash: string; deleted_at: string | null }>;
+  private readonly find: Statement<[number, string], { id: number; content_hash: string; deleted_at: string | null; order_date: string }>;
   private readonly insert: Statement;
   private readonly update: Statement;
   private readonly delItems: Statement;
@@ -48,10 +48,12 @@ export class OrderWriter {
   private readonly tomb: Statement;
   private readonly cursor: Statement;
   private readonly run: Statement;
+  /** Marks a (connection, month) rollup slice stale: rebuilt by the next read that needs it. */
+  private readonly stale: Statement[];
   private readonly tx: Transaction<(w: PageWrite) => PageCounts>;
 
   constructor(private readonly db: DB) {
-    this.find = db.prepare('SELECT id, content_hash, deleted_at FROM orders WHERE connection_id = ? AND order_id = ?');
+    this.find = db.prepare('SELECT id, content_hash, deleted_at, order_date FROM orders WHERE connection_id = ? AND order_id = ?');
     this.insert = db.prepare(
       `INSERT INTO orders (connection_id, order_id, retailer, order_date, status, currency, subtotal, tax, shipping, discount, total, refunded, item_count, provider_updated_at, content_hash, first_seen_at, updated_at)
        VALUES (@connectionId, @orderId, @retailer, @orderDate, @status, @currency, @subtotal, @tax, @shipping, @discount, @total, @refunded, @itemCount, @providerUpdatedAt, @hash, @now, @now)`,
@@ -66,7 +68,8 @@ export class OrderWriter {
     this.insItem = db.prepare('INSERT INTO order_items (order_ref, line_no, name, sku, unit_price, quantity, category) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.ftsDel = db.prepare('DELETE FROM orders_fts WHERE rowid = ?');
     this.ftsIns = db.prepare('INSERT INTO orders_fts (rowid, items) VALUES (?, ?)');
-    this.tomb = db.prepare('UPDATE orders SET deleted_at = ?, updated_at = ? WHERE connection_id = ? AND order_id = ? AND deleted_at IS NULL');
+    this.tomb = db.prepare('UPDATE orders SET deleted_at = ?, updated_at = ? WHERE connection_id = ? AND order_id = ? AND deleted_at IS NULL RETURNING order_date');
+    this.stale = ['order_rollup_stale', 'order_category_rollup_stale'].map((t) => db.prepare(`INSERT OR IGNORE INTO ${t} (connection_id, month) VALUES (?, ?)`));
     this.cursor = db.prepare('UPDATE connections SET sync_cursor = ? WHERE id = ?');
     this.run = db.prepare(
       `UPDATE sync_runs SET pages = pages + 1, fetched = fetched + ?, added = added + ?, updated = updated + ?, unchanged = unchanged + ?,
@@ -98,6 +101,8 @@ export class OrderWriter {
 
   private writePage(w: PageWrite): PageCounts {
     const c: PageCounts = { added: 0, updated: 0, unchanged: 0, deleted: 0 };
+    // Months whose rollups this page changes (old and new month of a moved order), marked once each.
+    const months = new Set<string>();
     for (const o of w.orders) {
       const hash = orderHash(o);
       const row = this.find.get(w.connectionId, o.orderId);
@@ -128,17 +133,23 @@ export class OrderWriter {
         continue;
       } else {
         id = row.id;
+        months.add(row.order_date.slice(0, 7));
         this.update.run({ ...params, id });
         this.delItems.run(id);
         this.ftsDel.run(id);
         c.updated++;
       }
+      months.add(o.orderDate.slice(0, 7));
       for (const i of o.items) this.insItem.run(id, i.lineNo, i.name, i.sku, i.unitPrice, i.quantity, i.category);
       this.ftsIns.run(id, o.items.map((i) => i.name).join('\n'));
     }
     for (const t of w.tombstones) {
-      c.deleted += this.tomb.run(t.deletedAt ?? w.now, w.now, w.connectionId, t.orderId).changes;
+      for (const r of this.tomb.all(t.deletedAt ?? w.now, w.now, w.connectionId, t.orderId) as Array<{ order_date: string }>) {
+        c.deleted++;
+        months.add(r.order_date.slice(0, 7));
+      }
     }
+    for (const m of months) for (const st of this.stale) st.run(w.connectionId, m);
     if (w.cursor !== null) this.cursor.run(w.cursor, w.connectionId);
     if (w.runRowId !== null) this.run.run(w.fetched, c.added, c.updated, c.unchanged, c.deleted, w.errors, w.runRowId);
     return c;

@@ -604,26 +604,3 @@ export function rollupRanges(since: string | undefined, until: string | undefine
     exact,
   };
 }
-
-/**
- * Marking rollup slices stale from the writer's own code instead of migration 2's insert/update
- * triggers. Any trigger on `orders` makes each row's INSERT/UPDATE open a statement savepoint,
- * where FTS5 flushes its pending rows: a sync page then costs about twice the write time. Marks
- * from code cost one indexed INSERT OR IGNORE per row. Call `touch` for an order before it is
- * updated (its old month) and after it is written (its new month); a later migration can then
- * drop orders_stale_insert and orders_stale_update (the delete trigger stays: deletes are rare).
- */
-export class RollupStaleMarks {
-  private readonly marks: ReadonlyArray<Statement<[number, string]>>;
-
-  constructor(db: DB) {
-    this.marks = [SLICES.orders.stale, SLICES.categories.stale].map((t) =>
-      db.prepare<[number, string]>(`INSERT OR IGNORE INTO ${t} SELECT connection_id, substr(order_date, 1, 7) FROM orders WHERE connection_id = ? AND order_id = ?`),
-    );
-  }
-
-  touch(connectionId: number, orderId: string): void {
-    for (const m of this.marks) m.run(connectionId, orderId);
-  }
-}
-
