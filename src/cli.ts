@@ -120,7 +120,7 @@ async function version(): Promise<string> {
 
 export async function main(argv: readonly string[], opts: MainOptions = {}): Promise<ExitCodeValue> {
   const colorFlag = argv.includes('--no-color') ? false : undefined;
-  const io = opts.io ?? processIO(colorFlag);
+  const io = opts.io ?? (await processIO(colorFlag));
   const wantsJson = argv.includes('--json');
   let exitCode: ExitCodeValue = ExitCode.OK;
   const abort = new AbortController();

@@ -1,5 +1,5 @@
 /** Small formatting helpers shared by commands: relative times, status colours, money. */
-import type { ChalkInstance } from 'chalk';
+import type { Colors } from './io.js';
 
 export function relativeTime(iso: string, now: Date): string {
   const t = Date.parse(iso);
@@ -17,7 +17,7 @@ export function relativeTime(iso: string, now: Date): string {
   return s >= 0 ? `${text} ago` : `in ${text}`;
 }
 
-export function statusColor(c: ChalkInstance, status: string): string {
+export function statusColor(c: Colors, status: string): string {
   switch (status) {
     case 'active':
     case 'success':

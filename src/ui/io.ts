@@ -3,7 +3,21 @@
  * warnings and errors to stderr. Tests build a captured IO and switch TTY on and off to pin both
  * renderings. Colour follows --no-color, NO_COLOR, FORCE_COLOR and whether the stream is a TTY.
  */
-import { Chalk, type ChalkInstance } from 'chalk';
+import type { ChalkInstance } from 'chalk';
+
+/**
+ * The colours we use. Plain identity functions unless colour is on: then chalk, which is loaded
+ * only in that case (cli.ts), so piped runs, CI and `--help` in a pipe never pay for it.
+ */
+export type Colors = Pick<ChalkInstance, 'red' | 'green' | 'yellow' | 'cyan' | 'dim' | 'bold'>;
+type ChalkClass = typeof import('chalk').Chalk;
+
+const id = (...text: unknown[]): string => text.join(' ');
+const PLAIN: Colors = Object.assign(
+  Object.create(null) as object,
+  { red: id, green: id, yellow: id, cyan: id, dim: id },
+  { bold: Object.assign((...t: unknown[]) => id(...t), { red: id, green: id, yellow: id, cyan: id, dim: id }) },
+) as unknown as Colors;
 import { OrderlinkError } from '../errors.js';
 
 export interface Sink {
@@ -33,8 +47,8 @@ export interface IO {
   /** Terminal width for tables and bars (80 when unknown). */
   readonly columns: number;
   /** Colours for stdout and stderr, or identity functions when colour is off. */
-  readonly color: ChalkInstance;
-  readonly errColor: ChalkInstance;
+  readonly color: Colors;
+  readonly errColor: Colors;
   /** Write a line of data to stdout. */
   out(line?: string): void;
   /**
@@ -63,6 +77,8 @@ export interface IOOptions {
   color?: boolean;
   env?: NodeJS.ProcessEnv;
   readStdin?: () => Promise<string>;
+  /** chalk's class, when the caller loaded it because some stream gets colour. */
+  chalk?: ChalkClass;
 }
 
 export function colorEnabled(isTTY: boolean, flag: boolean | undefined, env: NodeJS.ProcessEnv): boolean {
@@ -75,8 +91,9 @@ export function colorEnabled(isTTY: boolean, flag: boolean | undefined, env: Nod
 
 export function createIO(opts: IOOptions): IO {
   const env = opts.env ?? process.env;
-  const color = new Chalk({ level: colorEnabled(opts.stdoutIsTTY, opts.color, env) ? 1 : 0 });
-  const errColor = new Chalk({ level: colorEnabled(opts.stderrIsTTY, opts.color, env) ? 1 : 0 });
+  const paint = (on: boolean): Colors => (on && opts.chalk ? new opts.chalk({ level: 1 }) : PLAIN);
+  const color = paint(colorEnabled(opts.stdoutIsTTY, opts.color, env));
+  const errColor = paint(colorEnabled(opts.stderrIsTTY, opts.color, env));
   const out = watch(opts.stdout);
   const err = watch(opts.stderr);
   return {
@@ -154,8 +171,13 @@ function drained(stream: StreamSink): Promise<void> {
   });
 }
 
-export function processIO(colorFlag?: boolean): IO {
+/** The real terminal; chalk is imported only when stdout or stderr will be coloured. */
+export async function processIO(colorFlag?: boolean): Promise<IO> {
+  const env = process.env;
+  const wantsColor = colorEnabled(process.stdout.isTTY === true, colorFlag, env) || colorEnabled(process.stderr.isTTY === true, colorFlag, env);
+  const chalk = wantsColor ? (await import('chalk')).Chalk : undefined;
   return createIO({
+    ...(chalk ? { chalk } : {}),
     stdout: process.stdout,
     stderr: process.stderr,
     stdoutIsTTY: process.stdout.isTTY === true,
@@ -179,7 +201,7 @@ export interface CapturedIO extends IO {
   stderrText(): string;
 }
 
-export function captureIO(opts: { tty?: boolean; color?: boolean; columns?: number; stdin?: string } = {}): CapturedIO {
+export function captureIO(opts: { tty?: boolean; color?: boolean; columns?: number; stdin?: string; chalk?: ChalkClass } = {}): CapturedIO {
   let out = '';
   let err = '';
   const tty = opts.tty ?? false;
@@ -191,6 +213,7 @@ export function captureIO(opts: { tty?: boolean; color?: boolean; columns?: numb
     stdinIsTTY: tty,
     columns: opts.columns ?? 100,
     color: opts.color ?? false,
+    ...(opts.chalk ? { chalk: opts.chalk } : {}),
     env: {},
     readStdin: async () => opts.stdin ?? '',
   });
