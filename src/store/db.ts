@@ -50,6 +50,10 @@ export function openDatabase(path: string, opts: OpenOptions = {}): DB {
     // NORMAL in WAL mode is durable across application crashes (kill -9); a power loss can lose
     // the last transactions but never corrupts. Each sync page is its own transaction anyway.
     db.pragma('synchronous = NORMAL');
+    // Checkpoint less often than SQLite's default (1000 pages): a big sync commits hundreds of
+    // pages, and folding the WAL back every ~4 MB cost about a fifth of the write time. The sync
+    // truncates the WAL itself when it ends (sync/index.ts), so it does not stay large.
+    db.pragma('wal_autocheckpoint = 16000');
   }
   db.pragma('foreign_keys = ON');
   if (!opts.readonly && opts.migrate !== false) migrate(db, opts.migrations ?? MIGRATIONS);

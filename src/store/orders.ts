@@ -4,7 +4,7 @@
  * on (connection, provider order id) and compare a content hash, so a rerun of a page is a no-op
  * and a provider update (refund, status, total) is applied in place (rule 21).
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { Statement, Transaction } from 'better-sqlite3';
 import type { NormalizedOrder, Tombstone } from '../connectors/types.js';
 import type { DB } from './db.js';
@@ -29,12 +29,13 @@ export interface PageWrite {
   now: string;
 }
 
+// crypto.hash (Node ≥ 20.12) hashes in one call without a Hash object per order; same digest.
+const oneShot = (crypto as { hash?: (alg: string, data: string, enc: 'base64') => string }).hash;
+
+/** A change detector for upserts (not a security boundary): sha1 of the fields we store. */
 export function orderHash(o: NormalizedOrder): string {
-  return createHash('sha1')
-    .update(
-      JSON.stringify([o.retailer, o.orderDate, o.status, o.currency, o.subtotal, o.tax, o.shipping, o.discount, o.total, o.refunded, o.items.map((i) => [i.lineNo, i.name, i.sku, i.unitPrice, i.quantity, i.category])]),
-    )
-    .digest('base64');
+  const text = JSON.stringify([o.retailer, o.orderDate, o.status, o.currency, o.subtotal, o.tax, o.shipping, o.discount, o.total, o.refunded, o.items.map((i) => [i.lineNo, i.name, i.sku, i.unitPrice, i.quantity, i.category])]);
+  return oneShot ? oneShot('sha1', text, 'base64') : crypto.createHash('sha1').update(text).digest('base64');
 }
 
 export class OrderWriter {

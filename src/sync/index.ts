@@ -68,6 +68,15 @@ export async function syncAll(ctx: Context, o: SyncAllOptions): Promise<Connecti
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency, o.connections.length)) }, worker));
+    if (!o.dryRun) {
+      try {
+        // Fold the WAL back into the database and shrink it (see wal_autocheckpoint in db.ts).
+        // A reader holding an old snapshot only makes this partial, which is harmless.
+        store.db.pragma('wal_checkpoint(TRUNCATE)');
+      } catch {
+        /* busy: SQLite's automatic checkpoints will do it later */
+      }
+    }
     return results;
   } finally {
     lock.release();
