@@ -2,7 +2,13 @@
  * Rendering of records: a table on a TTY, tab-separated text when piped, JSON / NDJSON / CSV on
  * request. `--json` is a contract: each listing declares its fields and prints nothing else.
  */
-import Table from 'cli-table3';
+import { createRequire } from 'node:module';
+import type TableClass from 'cli-table3';
+
+// cli-table3 (CommonJS) is loaded on the first table, i.e. only on a terminal: piped, JSON and
+// CSV output never pay for it at start-up.
+let TableCtor: typeof TableClass | undefined;
+const loadTable = (): typeof TableClass => (TableCtor ??= createRequire(import.meta.url)('cli-table3') as typeof TableClass);
 import type { IO } from './io.js';
 
 export type Format = 'table' | 'json' | 'ndjson' | 'csv' | 'tsv';
@@ -63,6 +69,7 @@ export function toRecord<T>(row: T, columns: readonly Column<T>[]): Record<strin
 }
 
 export function renderTable<T>(io: IO, rows: readonly T[], columns: readonly Column<T>[]): string {
+  const Table = loadTable();
   const table = new Table({
     head: columns.map((c) => io.color.bold(c.header ?? c.key)),
     style: { head: [], border: [], compact: true },
