@@ -69,6 +69,10 @@ export async function syncAll(ctx: Context, o: SyncAllOptions): Promise<Connecti
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency, o.connections.length)) }, worker));
     if (!o.dryRun) {
+      // Bring the order totals up to date here, where the user already waits, so the `orders`
+      // and `orders stats` right after a sync answer at once (category totals, dearer to
+      // rebuild, stay lazy: the first `stats --by category` rebuilds what this sync touched).
+      store.orders.refreshRollups('orders');
       try {
         // Fold the WAL back into the database and shrink it (see wal_autocheckpoint in db.ts).
         // A reader holding an old snapshot only makes this partial, which is harmless.
