@@ -156,8 +156,9 @@ async function askPassphrase(p: Prompter, purpose: 'unlock' | 'create'): Promise
  * pinned by our lockfile, rather than whichever undici copy the running Node bundles, so Node 20
  * and Node 24 speak HTTP the same way. Imported on first use: `--help` and `orders` never load it.
  */
+let undici: Promise<typeof import('undici').fetch> | undefined;
 const undiciFetch: typeof globalThis.fetch = async (input, init) => {
-  const { fetch } = await import('undici');
+  const fetch = await (undici ??= import('undici').then((m) => m.fetch));
   return (await fetch(input as Parameters<typeof fetch>[0], init as Parameters<typeof fetch>[1])) as unknown as Response;
 };
 

@@ -99,9 +99,10 @@ function scrubPath(value: unknown, parts: string[]): unknown {
   return obj;
 }
 
-/** Scrub card numbers from the declared free-text fields (in place on the allow-listed copy). */
+/** Free-text paths split once per connector list (the lists are module constants). */
 const splitCache = new WeakMap<readonly string[], string[][]>();
 
+/** Scrub card numbers from the declared free-text fields (in place on the allow-listed copy). */
 export function scrubFreeText(record: unknown, paths: readonly string[]): unknown {
   let split = splitCache.get(paths);
   if (!split) splitCache.set(paths, (split = paths.map((p) => p.split('.').flatMap((x) => (x.endsWith('[]') ? [x.slice(0, -2), '[]'] : [x])))));

@@ -15,7 +15,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { DB } from './db.js';
 import { amount4dp } from './migrations.js';
-import { Rollups, rollupable, type RollupKind } from './rollups.js';
+import { marks, Rollups, rollupable, type RollupKind } from './rollups.js';
 
 export { rollupRanges, type RollupRanges } from './rollups.js';
 
@@ -155,8 +155,6 @@ function budgetFor(limit: number | undefined): number {
 /** Currencies with the most orders first (amounts in different currencies do not compare). */
 const byOrders = (t: CurrencyTotal[]): CurrencyTotal[] => t.sort((a, b) => b.orders - a.orders || a.currency.localeCompare(b.currency));
 
-/** Placeholders for a list. */
-const marks = (n: number): string => Array.from({ length: n }, () => '?').join(',');
 
 export class OrderQueries {
   private readonly rollups: Rollups;

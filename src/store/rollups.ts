@@ -12,8 +12,8 @@ import type { OrderFilter, StatRow } from './queries.js';
 
 export type RollupKind = 'orders' | 'categories';
 
-/** Placeholders for a list. */
-const marks = (n: number): string => Array.from({ length: n }, () => '?').join(',');
+/** Placeholders for a list of bound parameters: `?,?,?`. */
+export const marks = (n: number): string => Array.from({ length: n }, () => '?').join(',');
 
 /** Filters the rollup tables can answer: nothing that needs an order's items, amount or text. */
 export function rollupable(f: OrderFilter, allowCategory: boolean): boolean {

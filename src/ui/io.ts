@@ -4,6 +4,7 @@
  * renderings. Colour follows --no-color, NO_COLOR, FORCE_COLOR and whether the stream is a TTY.
  */
 import type { ChalkInstance } from 'chalk';
+import { OrderlinkError } from '../errors.js';
 
 /**
  * The colours we use. Plain identity functions unless colour is on: then chalk, which is loaded
@@ -13,12 +14,8 @@ export type Colors = Pick<ChalkInstance, 'red' | 'green' | 'yellow' | 'cyan' | '
 type ChalkClass = typeof import('chalk').Chalk;
 
 const id = (...text: unknown[]): string => text.join(' ');
-const PLAIN: Colors = Object.assign(
-  Object.create(null) as object,
-  { red: id, green: id, yellow: id, cyan: id, dim: id },
-  { bold: Object.assign((...t: unknown[]) => id(...t), { red: id, green: id, yellow: id, cyan: id, dim: id }) },
-) as unknown as Colors;
-import { OrderlinkError } from '../errors.js';
+const plainHues = { red: id, green: id, yellow: id, cyan: id, dim: id };
+const PLAIN = { ...plainHues, bold: Object.assign((...t: unknown[]) => id(...t), plainHues) } as unknown as Colors;
 
 export interface Sink {
   write(chunk: string): unknown;

@@ -31,7 +31,7 @@ export function e2eHome(extraEnv: NodeJS.ProcessEnv = {}): E2EHome {
     env,
     db: p.db,
     vault: p.vault,
-    cli: (args, opts = {}) => runCli(['--home', home, ...args], { env: { ...env, ...(opts.env ?? {}) }, ...(opts.stdin === undefined ? {} : { stdin: opts.stdin }), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}), ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}) }),
+    cli: (args, opts = {}) => runCli(['--home', home, ...args], { ...opts, env: { ...env, ...opts.env } }),
     query<T>(sql: string, ...params: unknown[]): T[] {
       const db = new Database(p.db, { readonly: true, fileMustExist: true });
       try {
