@@ -64,11 +64,11 @@ export async function runDisconnect(ctx: Context, o: DisconnectOptions): Promise
       if (!(err instanceof OrderlinkError)) throw err;
       ctx.trace(`no usable token record (${err.code}); deleting the secret only`);
     }
-    if (record && connector.auth.type === 'oauth') {
+    if (record && connector.auth.type === 'oauth' && connector.capabilities.revocation) {
       const { revokeToken } = await import('../oauth/index.js');
       try {
         const as = await discoverFor(ctx, record.issuer);
-        const client = oauthClientFor(connector);
+        const client = oauthClientFor(connector, conn.config);
         // Revoking the refresh token ends the whole grant at RFC 7009 servers; the access token too, to be sure.
         const outcomes: RevocationOutcome[] = [];
         if (record.refreshToken) outcomes.push(await revokeToken(as, client, record.refreshToken, 'refresh_token', { signal: ctx.signal }));
@@ -108,7 +108,7 @@ async function checkTokenDead(ctx: Context, connector: import('../connectors/typ
   const { ProviderHttpError } = await import('../connectors/http.js');
   const http = createHttp({ fetch: ctx.fetch, policy: { ...retryPolicyFromEnv(ctx.env), maxAttempts: 2 }, signal: ctx.signal, trace: (l) => ctx.trace(l) });
   try {
-    await connector.fetchProfile!({ baseUrl, accessToken, http, signal: ctx.signal });
+    await connector.fetchProfile!({ baseUrl, session: { type: 'bearer', accessToken }, config: {}, http, signal: ctx.signal });
     return 'still_accepted';
   } catch (err) {
     if (err instanceof ProviderHttpError && (err.status === 401 || err.status === 403)) return 'rejected';

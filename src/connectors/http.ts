@@ -1,6 +1,12 @@
 /** Helpers connectors share for calling JSON APIs through the engine-supplied HttpFunction. */
 import { OrderlinkError } from '../errors.js';
-import type { HttpFunction } from './types.js';
+import type { HttpFunction, Session } from './types.js';
+
+/** The bearer token of an OAuth session (a connector calling this with another session is a bug). */
+export function bearerToken(session: Session): string {
+  if (session.type !== 'bearer') throw new OrderlinkError('SESSION_KIND', 'this connector needs an OAuth session', { hint: 'Re-link the connection.' });
+  return session.accessToken;
+}
 
 /**
  * A provider answered with an error status. It is an OrderlinkError, so wherever it escapes (a

@@ -1,55 +1,58 @@
 /**
- * The Connector contract. One contract, several ways of linking (direct OAuth, aggregator, file
- * import). A connector is a typed descriptor (STYLE.md example 6): it declares facts as data and
- * provides two functions, `fetchOrders` (one page of raw records plus the next cursor) and a pure
- * `toOrder(raw)`. Connectors never import commands, the store or the vault; they get a bearer
- * token string and an HTTP function, and nothing else.
+ * The Connector contract. A connector is a typed descriptor (STYLE.md example 6): facts as data
+ * (capabilities, endpoints, pagination, rate limits, the allow-list) plus a few pure or
+ * I/O-bounded functions. How a connector gets credentials is its own **auth strategy**:
+ *
+ * - `oauth`: authorization code + PKCE, public or confidential client (the client secret lives in
+ *   the vault, never argv), loopback or paste-the-URL; the issuer and the API base are separate.
+ *   The session handed to `fetchOrders` is a bearer token the engine refreshes on `unauthorized`.
+ * - `hostedLink`: an aggregator. The strategy creates a link session, the person logs in on the
+ *   provider's hosted page (or one the loopback listener serves), and what comes back is
+ *   exchanged for a long-lived credential sealed in the vault. The session is that credential.
+ * - `fileImport`: no credential at all; `orderlink import CONNECTOR PATH` reads a file.
+ *
+ * The connector also classifies provider responses (reauth, rate limited, retry, restart, fatal)
+ * so the engine never guesses from status codes alone, and declares its checkpoint semantics.
+ * Connectors never import commands, the store or the vault.
  */
 import type { z } from 'zod';
+import type { ConnectionConfig, ConnectorKind, NormalizedOrder, Tombstone } from '../domain.js';
 
-export type ConnectorKind = 'direct' | 'aggregator' | 'file';
+export type { ConnectorKind, NormalizedItem, NormalizedOrder, OrderStatus, Tombstone, ConnectionConfig } from '../domain.js';
+export { isTombstone } from '../domain.js';
 
-export type OrderStatus = 'placed' | 'shipped' | 'delivered' | 'cancelled' | 'refunded' | 'partially_refunded' | 'returned' | 'unknown';
+// ---------------------------------------------------------------------------------------------
+// Sessions: what `fetchOrders` receives to authenticate its requests.
 
-/** The normalized shape written to the store. Money in integer minor units of `currency`. */
-export interface NormalizedOrder {
-  orderId: string;
-  retailer: string;
-  /** UTC ISO 8601. */
-  orderDate: string;
-  status: OrderStatus;
-  currency: string;
-  subtotal: number;
-  tax: number;
-  shipping: number;
-  discount: number;
-  total: number;
-  refunded: number;
-  /** The provider's own last-modified time (UTC ISO 8601), when it has one. */
-  providerUpdatedAt: string | null;
-  items: NormalizedItem[];
+export interface BearerSession {
+  type: 'bearer';
+  /** Decrypted in memory for this run only. */
+  accessToken: string;
 }
-
-export interface NormalizedItem {
-  lineNo: number;
-  name: string;
-  sku: string | null;
-  unitPrice: number;
-  quantity: number;
-  category: string | null;
+export interface CredentialSession<Cred = unknown> {
+  type: 'credential';
+  /** The long-lived credential the hostedLink strategy sealed in the vault. */
+  credential: Cred;
+  /** The app's own client credentials (from `orderlink connector setup`), when the provider needs them per request. */
+  app: AppCredentials | null;
 }
-
-/** A provider-side deletion: recorded, never silently dropped (SECURITY.md rule 21). */
-export interface Tombstone {
-  orderId: string;
-  deletedAt: string | null;
-}
-
-export type OAuthAuth = {
-  type: 'oauth';
-  /** Issuer for discovery; overridable per connection (base URL). */
-  defaultIssuer?: string;
+export interface AppCredentials {
   clientId: string;
+  secret: string;
+}
+export type Session = BearerSession | CredentialSession;
+
+// ---------------------------------------------------------------------------------------------
+// Auth strategies.
+
+export interface OAuthStrategy {
+  type: 'oauth';
+  /** Issuer for discovery when the connection does not name one. */
+  defaultIssuer?: string;
+  /** The client id; null means it comes from the connection's config (`--client-id`). */
+  clientId: string | null;
+  /** A confidential client: its secret is read from the vault (ref `client:<connector>`), never argv. */
+  confidential: boolean;
   scopes: string[];
   /** Path of the loopback redirect, naming the provider and flow (rule 1). */
   redirectPath: string;
@@ -57,13 +60,85 @@ export type OAuthAuth = {
   loopback: boolean;
   /** Extra authorization request parameters (e.g. prompt=consent). */
   extraParams?: Record<string, string>;
-};
-export type AggregatorAuth = { type: 'aggregator'; description: string };
-export type FileAuth = { type: 'file'; description: string };
-export type AuthDescription = OAuthAuth | AggregatorAuth | FileAuth;
+}
+
+export interface HostedLinkArgs {
+  config: ConnectionConfig;
+  app: AppCredentials | null;
+  http: HttpFunction;
+  signal: AbortSignal;
+  /** Non-interactive linking where the provider's environment allows it (sandbox credentials). */
+  nonInteractive: boolean;
+  /** Show a URL to the person (always printed) and open it in a browser when allowed. */
+  present(url: string): Promise<void>;
+  /** The existing credential when repairing a connection (update mode), else null. */
+  existing: unknown;
+  /** Connector-specific options from the command line (e.g. merchant). */
+  params: Record<string, string>;
+  trace(line: string): void;
+}
+
+export interface HostedLinkResult<Cred> {
+  credential: Cred;
+  account: ProfileInfo;
+  /** Config learned while linking (environment, merchant...), merged into the connection's. */
+  config?: ConnectionConfig;
+}
+
+export interface HostedLinkStrategy<Cred = unknown> {
+  type: 'hostedLink';
+  description: string;
+  /** Does the provider need app credentials from `orderlink connector setup`? */
+  needsAppCredentials: boolean;
+  credentialSchema: z.ZodType<Cred>;
+  link(args: HostedLinkArgs): Promise<HostedLinkResult<Cred>>;
+  /** Ends the grant at the provider (capabilities.revocation). */
+  revoke?(args: { credential: Cred; app: AppCredentials | null; config: ConnectionConfig; http: HttpFunction; signal: AbortSignal }): Promise<void>;
+}
+
+export interface FileImportStrategy {
+  type: 'fileImport';
+  /** What the person must download, and where: shown by the picker and `import --help`. */
+  description: string;
+}
+
+export type AuthStrategy = OAuthStrategy | HostedLinkStrategy<any> | FileImportStrategy; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** @deprecated name kept for older imports. */
+export type OAuthAuth = OAuthStrategy;
+
+// ---------------------------------------------------------------------------------------------
+// Responses: classified by the connector, acted on by the engine.
+
+export interface ProviderResponse {
+  status: number;
+  headers: Headers;
+  /** The body text (bounded), read for non-2xx responses only. */
+  body: string;
+}
+
+export type Verdict =
+  /** Use the response. */
+  | { kind: 'ok' }
+  /** The credential may be stale: refresh once where the strategy can, else reauth. */
+  | { kind: 'unauthorized' }
+  /** The grant is dead: the connection needs `link --reconnect` (exit 4). */
+  | { kind: 'reauth'; message: string }
+  /** Wait and retry; waitMs null means "use backoff". */
+  | { kind: 'rate_limited'; waitMs: number | null }
+  /** A transient failure: retry with backoff. */
+  | { kind: 'retry'; message: string }
+  /** The stream changed under us: restart from its first cursor (checkpoint 'stream'). */
+  | { kind: 'restart'; message: string }
+  /** Give up with this message. */
+  | { kind: 'fatal'; message: string; hint?: string };
+
+export type Classifier = (res: ProviderResponse) => Verdict;
+
+// ---------------------------------------------------------------------------------------------
+// Facts as data.
 
 export interface Capabilities {
-  /** Supports `updated_since`-style incremental fetches from a cursor. */
+  /** Fetches only what changed since a stored cursor. */
   incremental: boolean;
   /** Returns line items. */
   items: boolean;
@@ -71,15 +146,31 @@ export interface Capabilities {
   refunds: boolean;
   /** Reports deletions as tombstones. */
   deletions: boolean;
-  /** Has an RFC 7009 revocation endpoint. */
+  /** The grant can be revoked at the provider (`disconnect`). */
   revocation: boolean;
 }
 
-export interface FetchPageArgs<C> {
+export interface Descriptor {
+  /** Endpoints the connector calls, relative to the API base (documentation and `--verbose`). */
+  endpoints: Record<string, string>;
+  pagination: { style: 'cursor' | 'next-link' | 'page-number' | 'link-header' | 'none'; pageSize: { default: number; max: number } };
+  /** Requests per second the provider allows (the engine paces itself below it), or null. */
+  rateLimit: { requestsPerSecond: number; burst: number } | null;
+}
+
+/**
+ * `page`: commit the cursor with each page (a crash resumes at the next page).
+ * `stream`: an update is one unit — pages are held until the provider says the stream is done,
+ * then committed together with the final cursor; a `restart` verdict restarts from the first
+ * cursor, and nothing of an unfinished update is ever visible.
+ */
+export type Checkpoint = 'page' | 'stream';
+
+export interface FetchPageArgs<C, S extends Session = Session> {
   /** Base URL of the provider's API for this connection. */
   baseUrl: string;
-  /** A bearer token (decrypted in memory for this call only). */
-  accessToken: string;
+  session: S;
+  config: ConnectionConfig;
   cursor: C | null;
   /** UTC ISO 8601 lower bound on updated time, for the first page of an incremental or --since run. */
   since: string | null;
@@ -94,12 +185,14 @@ export interface Page<C> {
   records: unknown[];
   nextCursor: C | null;
   hasMore: boolean;
+  /** The provider has nothing ready yet (e.g. Plaid NOT_READY): the engine polls with backoff. */
+  notReady?: boolean;
 }
 
 /**
- * The one HTTP function connectors may call. The sync engine supplies it with retries, backoff,
- * Retry-After, refresh-on-401 and masked tracing already applied; connectors see the final
- * response or a typed error.
+ * The one HTTP function connectors may call. The engine supplies it with timeouts, size limits,
+ * pacing, retries, Retry-After, refresh-on-unauthorized and masked tracing already applied, all
+ * driven by the connector's classifier; connectors see a usable response or a typed error.
  */
 export type HttpFunction = (url: string, init?: { method?: string; headers?: Record<string, string>; body?: string }) => Promise<{
   status: number;
@@ -109,8 +202,21 @@ export type HttpFunction = (url: string, init?: { method?: string; headers?: Rec
 }>;
 
 export interface ProfileInfo {
+  /** The provider's stable id for the account: how a reconnect proves it is the same account. */
   accountId: string;
   label: string;
+}
+
+/** One batch from a file import: raw records (allow-listed fields only) and the rows that could not be read. */
+export interface ImportBatch {
+  file: string;
+  records: unknown[];
+  rowErrors: Array<{ file: string; line: number; column: string; message: string }>;
+}
+
+export interface FileImporter {
+  /** Streams batches from PATH (a zip, a folder or a single file). Memory flat in the file's size. */
+  read(path: string, opts: { signal: AbortSignal; onProgress?: (p: { file: string; bytes: number; totalBytes: number }) => void }): AsyncIterable<ImportBatch>;
 }
 
 export interface Connector<Raw = unknown, Cursor = unknown> {
@@ -119,11 +225,13 @@ export interface Connector<Raw = unknown, Cursor = unknown> {
   kind: ConnectorKind;
   /** Retailers this connector serves ("*" = many; the record says which). */
   retailers: readonly string[];
-  auth: AuthDescription;
+  auth: AuthStrategy;
   capabilities: Capabilities;
+  descriptor: Descriptor;
+  checkpoint: Checkpoint;
   /** Where the API lives by default, and which environment variable overrides it. */
   baseUrl: { default: string | null; env: string };
-  /** Docs page for users and connector authors (checked by the registry test). */
+  /** Docs page for users and connector authors (checked by the contract suite). */
   docs: string;
   /** zod schema of one raw provider record. */
   rawSchema: z.ZodType<Raw>;
@@ -136,13 +244,16 @@ export interface Connector<Raw = unknown, Cursor = unknown> {
   allowList: readonly string[];
   /** Free-text fields (dotted paths) scrubbed for card numbers after the allow-list. */
   freeText: readonly string[];
-  fetchOrders(args: FetchPageArgs<Cursor>): Promise<Page<Cursor>>;
+  /** Classifies a non-2xx response; absent means the status-code default (classify.ts). */
+  classify?: Classifier;
+  /** API connectors: one page of raw records. */
+  fetchOrders?(args: FetchPageArgs<Cursor>): Promise<Page<Cursor>>;
+  /** File connectors: the reader. */
+  importer?: FileImporter;
   /** A raw record is either an order or a deletion. Pure: no I/O. */
   toOrder(raw: Raw): NormalizedOrder | Tombstone;
-  fetchProfile?(args: { baseUrl: string; accessToken: string; http: HttpFunction; signal: AbortSignal }): Promise<ProfileInfo>;
+  fetchProfile?(args: { baseUrl: string; session: Session; config: ConnectionConfig; http: HttpFunction; signal: AbortSignal }): Promise<ProfileInfo>;
 }
-
-export const isTombstone = (x: NormalizedOrder | Tombstone): x is Tombstone => !('items' in x);
 
 export function defineConnector<Raw, Cursor>(c: Connector<Raw, Cursor>): Connector<Raw, Cursor> {
   return c;

@@ -50,7 +50,7 @@ export async function linkAccount(ctx: Context, o: LinkOptions): Promise<LinkRes
     const record: TokenRecord = {
       v: 1,
       issuer,
-      clientId: auth.clientId,
+      clientId: client.clientId,
       accessToken: tokens.accessToken,
       refreshToken: tokens.refreshToken ?? null,
       expiresAt: tokens.expiresAt ?? null,
@@ -143,5 +143,5 @@ async function fromBrowser(ctx: Context, o: LinkOptions, connector: Connector, a
 
 async function fetchProfile(ctx: Context, connector: Connector, baseUrl: string, accessToken: string) {
   const http = createHttp({ fetch: ctx.fetch, policy: retryPolicyFromEnv(ctx.env), signal: ctx.signal, trace: (l) => ctx.trace(l) });
-  return connector.fetchProfile!({ baseUrl, accessToken, http, signal: ctx.signal });
+  return connector.fetchProfile!({ baseUrl, session: { type: 'bearer', accessToken }, config: {}, http, signal: ctx.signal });
 }

@@ -3,11 +3,11 @@
  * Users name a connection by its number, by `connector:alias` (e.g. `sandbox:work`), or by its
  * alias alone when that is unique.
  */
+import type { ConnectionConfig, ConnectionStatus, ProviderType } from '../domain.js';
 import { OrderlinkError } from '../errors.js';
 import type { DB } from './db.js';
 
-export type ConnectionStatus = 'active' | 'reauth_required' | 'revoked' | 'error';
-export type ProviderType = 'direct' | 'aggregator' | 'file';
+export type { ConnectionStatus, ProviderType } from '../domain.js';
 
 export interface Connection {
   id: number;
@@ -25,6 +25,10 @@ export interface Connection {
   lastSyncAt: string | null;
   syncCursor: string | null;
   lastError: string | null;
+  /** Per-connection configuration (never a secret). */
+  config: ConnectionConfig;
+  /** The provider's stable account id, when known. */
+  accountId: string | null;
 }
 
 interface Row {
@@ -43,6 +47,17 @@ interface Row {
   last_sync_at: string | null;
   sync_cursor: string | null;
   last_error: string | null;
+  config: string;
+  account_id: string | null;
+}
+
+function parseConfig(text: string): ConnectionConfig {
+  try {
+    const v = JSON.parse(text) as unknown;
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as ConnectionConfig) : {};
+  } catch {
+    return {};
+  }
 }
 
 const fromRow = (r: Row): Connection => ({
@@ -61,6 +76,8 @@ const fromRow = (r: Row): Connection => ({
   lastSyncAt: r.last_sync_at,
   syncCursor: r.sync_cursor,
   lastError: r.last_error,
+  config: parseConfig(r.config),
+  accountId: r.account_id,
 });
 
 export const connectionHandle = (c: Pick<Connection, 'connector' | 'alias'>): string => `${c.connector}:${c.alias}`;
@@ -74,6 +91,8 @@ export interface NewConnection {
   scopes: string;
   accountLabel: string | null;
   baseUrl: string | null;
+  config?: ConnectionConfig;
+  accountId?: string | null;
 }
 
 export class Connections {
@@ -122,10 +141,10 @@ export class Connections {
   insert(c: NewConnection, now = new Date()): Connection {
     const info = this.db
       .prepare(
-        `INSERT INTO connections (profile, connector, retailer, alias, provider_type, token_ref, status, scopes, account_label, base_url, connected_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)`,
+        `INSERT INTO connections (profile, connector, retailer, alias, provider_type, token_ref, status, scopes, account_label, base_url, connected_at, config, account_id)
+         VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)`,
       )
-      .run(this.profile, c.connector, c.retailer, c.alias, c.providerType, c.tokenRef, c.scopes, c.accountLabel, c.baseUrl, now.toISOString());
+      .run(this.profile, c.connector, c.retailer, c.alias, c.providerType, c.tokenRef, c.scopes, c.accountLabel, c.baseUrl, now.toISOString(), JSON.stringify(c.config ?? {}), c.accountId ?? null);
     return this.get(Number(info.lastInsertRowid))!;
   }
 
@@ -144,6 +163,8 @@ export class Connections {
       lastSyncAt: 'last_sync_at',
       syncCursor: 'sync_cursor',
       lastError: 'last_error',
+      config: 'config',
+      accountId: 'account_id',
     };
     const sets: string[] = [];
     const args: unknown[] = [];
@@ -151,7 +172,7 @@ export class Connections {
       const col = cols[k as keyof typeof cols];
       if (!col || v === undefined) continue;
       sets.push(`${col} = ?`);
-      args.push(v);
+      args.push(k === 'config' ? JSON.stringify(v) : v);
     }
     if (sets.length === 0) return;
     this.db.prepare(`UPDATE connections SET ${sets.join(', ')} WHERE id = ? AND profile = ?`).run(...args, id, this.profile);

@@ -218,5 +218,40 @@ CREATE TRIGGER orders_stale_delete AFTER DELETE ON orders BEGIN
 END;
 `,
   },
-];
+  {
+    version: 3,
+    name: 'connector platform: per-connection config and account identity; import runs',
+    sql: `
+-- Per-connection configuration (issuer, API base, environment, region, client id...) as JSON.
+-- Never a secret: those live in the vault.
+ALTER TABLE connections ADD COLUMN config TEXT NOT NULL DEFAULT '{}';
+-- The provider's stable account id, so a reconnect can prove it is the same account.
+ALTER TABLE connections ADD COLUMN account_id TEXT;
+UPDATE connections SET config = json_object('issuer', base_url) WHERE base_url IS NOT NULL;
 
+-- File imports are runs too. SQLite cannot alter a CHECK constraint: rebuild the table.
+CREATE TABLE sync_runs_v3 (
+  id            INTEGER PRIMARY KEY,
+  run_id        TEXT NOT NULL,
+  connection_id INTEGER NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
+  mode          TEXT NOT NULL CHECK (mode IN ('incremental', 'full', 'dry-run', 'import')),
+  started_at    TEXT NOT NULL,
+  ended_at      TEXT,
+  status        TEXT NOT NULL CHECK (status IN ('running', 'success', 'partial', 'failure', 'reauth_required')),
+  pages         INTEGER NOT NULL DEFAULT 0,
+  fetched       INTEGER NOT NULL DEFAULT 0,
+  added         INTEGER NOT NULL DEFAULT 0,
+  updated       INTEGER NOT NULL DEFAULT 0,
+  unchanged     INTEGER NOT NULL DEFAULT 0,
+  deleted       INTEGER NOT NULL DEFAULT 0,
+  errors        INTEGER NOT NULL DEFAULT 0,
+  error_code    TEXT,
+  error_detail  TEXT
+) STRICT;
+INSERT INTO sync_runs_v3 SELECT * FROM sync_runs;
+DROP TABLE sync_runs;
+ALTER TABLE sync_runs_v3 RENAME TO sync_runs;
+CREATE INDEX sync_runs_by_connection ON sync_runs (connection_id, started_at);
+`,
+  },
+];

@@ -6,7 +6,7 @@
  */
 import * as crypto from 'node:crypto';
 import type { Statement, Transaction } from 'better-sqlite3';
-import type { NormalizedOrder, Tombstone } from '../connectors/types.js';
+import type { NormalizedOrder, Tombstone } from '../domain.js';
 import type { DB } from './db.js';
 
 export interface PageCounts {
@@ -82,6 +82,14 @@ export class OrderWriter {
   /** Commit a page atomically. */
   commitPage(w: PageWrite): PageCounts {
     return this.tx.immediate(w);
+  }
+
+  /**
+   * Commit several pages as ONE transaction (checkpoint 'stream': an update becomes visible
+   * whole, with its final cursor, or not at all).
+   */
+  commitPages(ws: readonly PageWrite[]): PageCounts[] {
+    return this.db.transaction((all: readonly PageWrite[]) => all.map((w) => this.writePage(w))).immediate(ws);
   }
 
   /** Count what a page would do, without writing (sync --dry-run). */

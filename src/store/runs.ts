@@ -1,8 +1,9 @@
 /** sync_runs: one row per connection per `sync` invocation, carrying the same figures the summary shows. */
 import type { DB } from './db.js';
 
-export type RunStatus = 'running' | 'success' | 'partial' | 'failure' | 'reauth_required';
-export type RunMode = 'incremental' | 'full' | 'dry-run';
+import type { RunMode, RunStatus } from '../domain.js';
+
+export type { RunMode, RunStatus } from '../domain.js';
 
 export interface SyncRun {
   id: number;

@@ -1,29 +1,29 @@
 /**
- * Syncing one connection: fetch → policy → validate → map → store, page by page. Each page's
- * rows, the cursor after it and the run's counters commit in one transaction (rule 20), so a
- * crash at any point loses nothing committed and a rerun neither duplicates nor skips. A record
- * that fails its schema is named and skipped, and the run ends `partial` (rule 23).
+ * Syncing one connection: fetch → pipeline (policy → validate → map → check) → store, page by
+ * page. What a connector declares drives it: its auth strategy supplies the session, its
+ * classifier says what each provider answer means, its checkpoint says when a cursor may be
+ * committed, and its capabilities say whether a stored cursor is used at all.
+ *
+ * - checkpoint `page`: each page's rows, the cursor after it and the run's counters commit in one
+ *   transaction (rule 20), so a crash loses nothing committed and a rerun neither duplicates nor
+ *   skips.
+ * - checkpoint `stream`: pages are held until the provider says the update is complete, then
+ *   committed together with the final cursor in one transaction; a `restart` verdict starts the
+ *   update again from its first cursor, and nothing of an unfinished update is ever visible.
+ *
+ * A record that fails is named and skipped, and the run ends `partial` (rule 23). A provider
+ * whose cursor repeats, or that says "more" without a cursor, is stopped with a clear error.
  */
-import type { Connector, NormalizedOrder, Tombstone } from '../connectors/types.js';
-import { isTombstone } from '../connectors/types.js';
+import type { Connector } from '../connectors/types.js';
 import { ProviderHttpError } from '../connectors/http.js';
-import { MoneyError } from '../connectors/money.js';
 import { OrderlinkError } from '../errors.js';
-import { applyPolicy } from '../policy/index.js';
-import type { Connection, Store } from '../store/index.js';
-import type { TokenManager } from '../tokens/index.js';
-import { EXPIRY_SKEW_MS } from '../tokens/index.js';
-import { createHttp, type RetryPolicy } from './http.js';
+import type { Connection, Store, PageCounts, PageWrite } from '../store/index.js';
+import { classifiedHttp, defaultClassifier, StreamRestart, abortableSleep } from './classify.js';
+import { backoffDelay, createHttp, type RetryPolicy } from './http.js';
+import { mapRecords, type RecordError } from './pipeline.js';
+import type { SessionSource } from './session.js';
 
-export interface RecordError {
-  /** Provider order id when we could read one. */
-  orderId: string | null;
-  page: number;
-  index: number;
-  /** Dotted path of the failing field. */
-  field: string;
-  message: string;
-}
+export type { RecordError } from './pipeline.js';
 
 export interface ConnectionResult {
   connectionId: number;
@@ -57,7 +57,7 @@ export interface SyncConnectionOptions {
   connection: Connection;
   handle: string;
   connector: Connector;
-  tokens: TokenManager;
+  session: SessionSource;
   fetch: typeof globalThis.fetch;
   policy: RetryPolicy;
   signal: AbortSignal;
@@ -73,16 +73,21 @@ export interface SyncConnectionOptions {
   onProgress: (e: ProgressEvent) => void;
 }
 
-/** Name the first failing field of a zod error as a dotted path. */
-function describeIssue(err: { issues: Array<{ path: PropertyKey[]; message: string }> }): { field: string; message: string } {
-  const issue = err.issues[0];
-  return { field: issue ? issue.path.map(String).join('.') || '(record)' : '(record)', message: issue?.message ?? 'invalid' };
+/** How often a `stream` update is restarted from its first cursor before the run gives up. */
+export const MAX_STREAM_RESTARTS = 3;
+/** How often a provider that is "not ready yet" is polled (with backoff) within one run. */
+export const MAX_NOT_READY_POLLS = 6;
+
+export function apiBaseFor(conn: Connection, connector: Connector): string | null {
+  return conn.config.apiBase ?? conn.baseUrl ?? connector.baseUrl.default;
 }
 
 export async function syncConnection(o: SyncConnectionOptions): Promise<ConnectionResult> {
   const started = Date.now();
   const { store, connection: conn, connector } = o;
-  const mode = o.dryRun ? 'dry-run' : o.full ? 'full' : 'incremental';
+  // A provider without incremental fetches is always read in full: a stored cursor means nothing to it.
+  const full = o.full || !connector.capabilities.incremental;
+  const mode = o.dryRun ? 'dry-run' : full ? 'full' : 'incremental';
   const result: ConnectionResult = {
     connectionId: conn.id, handle: o.handle, status: 'success', mode, pages: 0, fetched: 0, added: 0, updated: 0,
     unchanged: 0, deleted: 0, errors: 0, requests: 0, durationMs: 0, recordErrors: [], error: null,
@@ -92,111 +97,169 @@ export async function syncConnection(o: SyncConnectionOptions): Promise<Connecti
   o.onProgress({ connectionId: conn.id, handle: o.handle, phase: 'start', pages: 0, fetched: 0 });
 
   try {
-    const baseUrl = conn.baseUrl ?? connector.baseUrl.default;
+    if (!connector.fetchOrders) {
+      throw new OrderlinkError('IMPORT_ONLY', `${o.handle} is updated by importing a file, not by sync`, { kind: 'usage', hint: `Run: orderlink import ${connector.id} PATH --alias ${conn.alias}` });
+    }
+    const baseUrl = apiBaseFor(conn, connector);
     if (!baseUrl) throw new OrderlinkError('NO_BASE_URL', `connection ${o.handle} has no base URL`, { hint: `Re-link it with --base-url.` });
+    const provider = safeHost(baseUrl) ?? connector.displayName;
 
-    let session = await o.tokens.accessToken(conn, 'sync');
-    const http = createHttp({
+    let session = await o.session.get('sync');
+    const transport = createHttp({
       fetch: o.fetch,
       policy: o.policy,
       signal: o.signal,
       trace: (l) => o.trace(`[${o.handle}] ${l}`),
       onRequest: () => result.requests++,
-      onUnauthorized: async () => {
-        o.trace(`[${o.handle}] 401: refreshing the access token once`);
-        session = await o.tokens.accessToken(conn, 'sync (401)', { force: true, staleToken: session.token });
-        return `Bearer ${session.token}`;
-      },
+      ...(o.session.refresh
+        ? {
+            onUnauthorized: async () => {
+              o.trace(`[${o.handle}] unauthorized: refreshing the session once`);
+              session = await o.session.refresh!('sync (401)', session);
+              return session.type === 'bearer' ? `Bearer ${session.accessToken}` : '';
+            },
+          }
+        : {}),
+    });
+    const http = classifiedHttp(transport, {
+      classify: connector.classify ?? defaultClassifier,
+      policy: o.policy,
+      provider,
+      signal: o.signal,
+      trace: (l) => o.trace(`[${o.handle}] ${l}`),
     });
 
-    let cursor: unknown = null;
-    if (!o.full && !o.since && conn.syncCursor) {
+    let startCursor: unknown = null;
+    if (!full && !o.since && conn.syncCursor) {
       const parsed = connector.cursorSchema.safeParse(JSON.parse(conn.syncCursor));
-      if (parsed.success) cursor = parsed.data;
+      if (parsed.success) startCursor = parsed.data;
       else o.trace(`[${o.handle}] stored cursor has an old shape; starting over`);
     }
     const writer = store.orderWriter();
-
+    const fetchOrders = connector.fetchOrders.bind(connector);
     const fetchPage = async (c: unknown) => {
-      if (session.expiresAt !== null && session.expiresAt - EXPIRY_SKEW_MS <= Date.now()) {
-        session = await o.tokens.accessToken(conn, 'sync (expiring)');
-      }
-      return connector.fetchOrders({ baseUrl, accessToken: session.token, cursor: c, since: o.since, limit: o.pageSize, signal: o.signal, http });
+      session = await o.session.get('sync (page)');
+      return fetchOrders({ baseUrl, session, config: conn.config, cursor: c, since: o.since, limit: o.pageSize, signal: o.signal, http });
     };
-    // One page of read-ahead: while page N is validated, mapped and committed, page N+1 is
-    // already on its way, so the provider's time overlaps ours. Commits stay strictly in order,
-    // each with the cursor it ends at (rule 20); a prefetched page that is never committed is
-    // simply fetched again by the next run.
-    let ahead: Promise<Awaited<ReturnType<typeof fetchPage>>> | null = fetchPage(cursor);
-    for (let page = 1; ; page++) {
-      if (o.signal.aborted) throw new OrderlinkError('INTERRUPTED', 'interrupted', { kind: 'interrupted' });
-      const res = await ahead!;
-      ahead = null;
-      const last = !res.hasMore || (o.maxPages !== undefined && page >= o.maxPages);
-      if (!last) {
-        ahead = fetchPage(res.nextCursor);
-        // Handled where it is awaited; this only stops an early exit from leaving it unobserved.
-        ahead.catch(() => undefined);
+
+    const stream = connector.checkpoint === 'stream';
+    for (let restarts = 0; ; restarts++) {
+      try {
+        await runPages();
+        break;
+      } catch (err) {
+        if (!(err instanceof StreamRestart) || !stream || restarts + 1 >= MAX_STREAM_RESTARTS) throw err;
+        o.trace(`[${o.handle}] ${err.message}; restarting from the first cursor (${restarts + 1}/${MAX_STREAM_RESTARTS - 1})`);
+        o.audit('sync.restart', conn.id, { reason: 'provider restart', attempt: restarts + 1 });
+        Object.assign(result, { pages: 0, fetched: 0, added: 0, updated: 0, unchanged: 0, deleted: 0, errors: 0, recordErrors: [] });
       }
-      const orders: NormalizedOrder[] = [];
-      const tombstones: Tombstone[] = [];
-      let pageErrors = 0;
-      res.records.forEach((raw, index) => {
-        const clean = applyPolicy(raw, connector.allowList, connector.freeText);
-        const id = typeof (clean as { id?: unknown })?.id === 'string' ? (clean as { id: string }).id : null;
-        const parsed = connector.rawSchema.safeParse(clean);
-        if (!parsed.success) {
-          pageErrors++;
-          result.recordErrors.push({ orderId: id, page, index, ...describeIssue(parsed.error) });
-          return;
+    }
+
+    async function runPages(): Promise<void> {
+      const held: PageWrite[] = [];
+      const seen = new Set<string>();
+      let cursor: unknown = startCursor;
+      if (cursor !== null) seen.add(JSON.stringify(cursor));
+      // One page of read-ahead for `page` checkpoints: while page N is validated and committed,
+      // page N+1 is on its way. Commits stay in order, each with the cursor it ends at (rule 20).
+      let ahead: ReturnType<typeof fetchPage> | null = fetchPage(cursor);
+      let polls = 0;
+      let complete = false;
+      for (let page = 1; ; page++) {
+        if (o.signal.aborted) throw new OrderlinkError('INTERRUPTED', 'interrupted', { kind: 'interrupted' });
+        const res = await ahead!;
+        ahead = null;
+        if (res.notReady) {
+          if (++polls >= MAX_NOT_READY_POLLS) {
+            o.trace(`[${o.handle}] the provider has no data ready yet; stopping for now`);
+            break;
+          }
+          const d = Math.max(backoffDelay(polls, o.policy), o.policy.baseDelayMs);
+          o.trace(`[${o.handle}] not ready yet; polling again in ${d} ms`);
+          await abortableSleep(d, o.signal);
+          ahead = fetchPage(cursor);
+          page--;
+          continue;
         }
-        try {
-          const mapped = connector.toOrder(parsed.data);
-          if (isTombstone(mapped)) tombstones.push(mapped);
-          else orders.push(mapped);
-        } catch (err) {
-          if (!(err instanceof MoneyError)) throw err;
-          pageErrors++;
-          result.recordErrors.push({ orderId: id, page, index, field: 'amounts', message: err.message });
+        const key = res.nextCursor === null ? null : JSON.stringify(res.nextCursor);
+        if (res.hasMore && key === null) throw paginationError(provider, 'said there are more pages but gave no cursor');
+        if (res.hasMore && key !== null && seen.has(key)) throw paginationError(provider, 'returned a cursor it had already returned (a loop)');
+        if (key !== null) seen.add(key);
+        complete = !res.hasMore;
+        const last = complete || (o.maxPages !== undefined && page >= o.maxPages);
+        if (!last && !stream) {
+          ahead = fetchPage(res.nextCursor);
+          ahead.catch(() => undefined); // handled where it is awaited
         }
-      });
-      const cursorJson = res.nextCursor === null ? null : JSON.stringify(res.nextCursor);
-      const counts = o.dryRun
-        ? writer.preview(conn.id, orders, tombstones)
-        : writer.commitPage({
-            connectionId: conn.id, orders, tombstones, cursor: cursorJson, runRowId: runRow,
-            fetched: res.records.length, errors: pageErrors, now: o.now().toISOString(),
-          });
-      result.pages++;
-      result.fetched += res.records.length;
-      result.added += counts.added;
-      result.updated += counts.updated;
-      result.unchanged += counts.unchanged;
-      result.deleted += counts.deleted;
-      result.errors += pageErrors;
-      o.onProgress({ connectionId: conn.id, handle: o.handle, phase: 'page', pages: result.pages, fetched: result.fetched });
-      if (last) break;
+        const mapped = mapRecords(connector, res.records, page);
+        const pageErrors = mapped.errors.length;
+        result.recordErrors.push(...mapped.errors);
+        const write: PageWrite = {
+          connectionId: conn.id, orders: mapped.orders, tombstones: mapped.tombstones, cursor: key, runRowId: runRow,
+          fetched: res.records.length, errors: pageErrors, now: o.now().toISOString(),
+        };
+        result.pages++;
+        result.fetched += res.records.length;
+        result.errors += pageErrors;
+        if (o.dryRun) count(writer.preview(conn.id, mapped.orders, mapped.tombstones));
+        else if (stream) held.push(write);
+        else count(writer.commitPage(write));
+        o.onProgress({ connectionId: conn.id, handle: o.handle, phase: 'page', pages: result.pages, fetched: result.fetched });
+        if (last) break;
+        cursor = res.nextCursor;
+        if (stream) ahead = fetchPage(cursor);
+      }
+      // A stream cut short (by --max-pages) is not a complete update: nothing of it is committed.
+      if (stream && held.length) {
+        if (complete) for (const c of writer.commitPages(held)) count(c);
+        else o.trace(`[${o.handle}] the update was cut short after ${held.length} page(s); nothing of it is committed`);
+      }
     }
     result.status = result.errors > 0 ? 'partial' : 'success';
   } catch (err) {
     const e = toSyncError(err);
     result.status = e.kind === 'reauth' ? 'reauth_required' : 'failure';
     result.error = { code: e.code, message: e.message, hint: e.hint };
-    if (e.kind === 'interrupted') {
+    if (e.kind === 'reauth' && !o.dryRun && conn.status !== 'reauth_required') {
+      store.connections.update(conn.id, { status: 'reauth_required', lastError: `reauth required: ${e.code}` });
+      o.audit('connection.reauth_required', conn.id, { reason: e.code });
+    }
+    if (e.kind === 'interrupted' || e.kind === 'vault_locked' || e.kind === 'integrity') {
       finish(o, result, runRow, started);
       throw e;
     }
   }
   finish(o, result, runRow, started);
   return result;
+
+  function count(c: PageCounts): void {
+    result.added += c.added;
+    result.updated += c.updated;
+    result.unchanged += c.unchanged;
+    result.deleted += c.deleted;
+  }
+}
+
+function safeHost(url: string): string | null {
+  try {
+    return new URL(url).host;
+  } catch {
+    return null;
+  }
+}
+
+function paginationError(provider: string, what: string): OrderlinkError {
+  return new OrderlinkError('PAGINATION_LOOP', `${provider} ${what}; stopped instead of paging forever`, {
+    hint: 'This is a provider bug. Everything before it is saved; run sync again later, and report it to the provider if it persists.',
+  });
 }
 
 function finish(o: SyncConnectionOptions, r: ConnectionResult, runRow: number, started: number): void {
   r.durationMs = Date.now() - started;
   const now = o.now().toISOString();
   const detail = r.recordErrors.length ? { records: r.recordErrors.slice(0, 50), ...(r.error ? { error: r.error } : {}) } : r.error;
-  if (o.dryRun) {
-    // Dry runs write nothing but their own run row.
+  if (o.dryRun || o.connector.checkpoint === 'stream') {
+    // Dry runs and held streams did not bump the run row page by page.
     o.store.db.prepare('UPDATE sync_runs SET pages = ?, fetched = ?, added = ?, updated = ?, unchanged = ?, deleted = ?, errors = ? WHERE id = ?')
       .run(r.pages, r.fetched, r.added, r.updated, r.unchanged, r.deleted, r.errors, runRow);
   }

@@ -10,6 +10,7 @@ import { acquireLock } from '../locks.js';
 import { connectionHandle, type Connection } from '../store/index.js';
 import type { TokenManager } from '../tokens/index.js';
 import { retryPolicyFromEnv } from './http.js';
+import { sessionSourceFor } from './session.js';
 import { syncConnection, type ConnectionResult, type ProgressEvent } from './engine.js';
 
 export type { ConnectionResult, ProgressEvent, RecordError } from './engine.js';
@@ -45,12 +46,13 @@ export async function syncAll(ctx: Context, o: SyncAllOptions): Promise<Connecti
         const i = next++;
         // Re-read: another process may have changed it (reauth, cursor) before we took the lock.
         const conn = store.connections.get(o.connections[i]!.id)!;
+        const connector = getConnector(conn.connector);
         results[i] = await syncConnection({
           store,
           connection: conn,
           handle: connectionHandle(conn),
-          connector: getConnector(conn.connector),
-          tokens: o.tokens,
+          connector,
+          session: sessionSourceFor(ctx, conn, connector, o.tokens),
           fetch: ctx.fetch,
           policy,
           signal: ctx.signal,
@@ -89,8 +91,17 @@ export async function syncAll(ctx: Context, o: SyncAllOptions): Promise<Connecti
 
 export function selectConnections(ctx: Context, specs: string[]): Connection[] {
   const store = ctx.store();
-  if (specs.length) return specs.map((s) => store.connections.resolve(s));
-  const all = store.connections.list().filter((c) => c.status === 'active' || c.status === 'error');
+  if (specs.length) {
+    return specs.map((s) => {
+      const c = store.connections.resolve(s);
+      if (c.providerType === 'file') {
+        throw new OrderlinkError('IMPORT_ONLY', `${connectionHandle(c)} is updated by importing a file, not by sync`, { kind: 'usage', hint: `Run: orderlink import ${c.connector} PATH --alias ${c.alias}` });
+      }
+      return c;
+    });
+  }
+  // File connections are brought up to date by `orderlink import`, not by sync.
+  const all = store.connections.list().filter((c) => (c.status === 'active' || c.status === 'error') && c.providerType !== 'file');
   if (all.length === 0) {
     const any = store.connections.list().filter((c) => c.status === 'reauth_required');
     throw new OrderlinkError('NOTHING_TO_SYNC', any.length ? 'every connection needs to be re-linked before it can sync' : 'there are no connections to sync', {

@@ -4,7 +4,7 @@
  * the TokenManager calls.
  */
 import type { Context } from '../context.js';
-import type { Connector } from '../connectors/types.js';
+import type { ConnectionConfig, Connector } from '../connectors/types.js';
 import { OrderlinkError, usageError } from '../errors.js';
 import { TokenManager, type TokenRecord } from './index.js';
 
@@ -51,9 +51,12 @@ export async function discoverFor(ctx: Context, issuer: string): Promise<AuthSer
   return p;
 }
 
-export function oauthClientFor(connector: Connector): OAuthClient {
+/** The OAuth client for a connector: its own client id, or the one stored with the connection. */
+export function oauthClientFor(connector: Connector, config: ConnectionConfig = {}): OAuthClient {
   if (connector.auth.type !== 'oauth') throw new OrderlinkError('NOT_OAUTH', `${connector.id} is not an OAuth connector`);
-  return { clientId: connector.auth.clientId };
+  const clientId = connector.auth.clientId ?? config.clientId;
+  if (!clientId) throw usageError('CLIENT_ID_REQUIRED', `${connector.displayName} needs the client id of your app`, 'Pass --client-id ID when linking.');
+  return { clientId };
 }
 
 export function createTokenManager(ctx: Context): TokenManager {

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { toMinorUnits } from '../money.js';
 import { defineConnector, type NormalizedOrder, type OrderStatus, type Tombstone } from '../types.js';
-import { getJson } from '../http.js';
+import { bearerToken, getJson } from '../http.js';
 
 const money = z.string().regex(/^-?\d+(\.\d+)?$/, 'a decimal amount');
 /** Already UTC ISO 8601 with milliseconds (what the sandbox sends): no need to parse it again. */
@@ -84,11 +84,18 @@ export const sandbox = defineConnector<SandboxRecord, SandboxCursor>({
   auth: {
     type: 'oauth',
     clientId: 'orderlink-cli',
+    confidential: false,
     scopes: ['openid', 'offline_access', 'profile', 'orders:read'],
     redirectPath: '/callback/sandbox',
     loopback: true,
   },
   capabilities: { incremental: true, items: true, refunds: true, deletions: true, revocation: true },
+  descriptor: {
+    endpoints: { orders: '/api/v1/orders', profile: '/api/v1/me' },
+    pagination: { style: 'cursor', pageSize: { default: 100, max: 500 } },
+    rateLimit: null,
+  },
+  checkpoint: 'page',
   baseUrl: { default: null, env: 'ORDERLINK_SANDBOX_URL' },
   docs: 'docs/sandbox.md',
   rawSchema: sandboxRecord,
@@ -99,12 +106,12 @@ export const sandbox = defineConnector<SandboxRecord, SandboxCursor>({
     'items[].line', 'items[].name', 'items[].sku', 'items[].unit_price', 'items[].quantity', 'items[].category',
   ],
   freeText: ['retailer', 'items[].name', 'items[].sku', 'items[].category'],
-  async fetchOrders({ baseUrl, accessToken, cursor: c, since, limit, http, signal }) {
+  async fetchOrders({ baseUrl, session, cursor: c, since, limit, http, signal }) {
     const url = new URL('/api/v1/orders', baseUrl);
     url.searchParams.set('limit', String(limit));
     if (c?.next) url.searchParams.set('cursor', c.next);
     else if (c?.since ?? since) url.searchParams.set('updated_since', (c?.since ?? since)!);
-    const body = pageSchema.parse(await getJson(http, url.toString(), accessToken, signal));
+    const body = pageSchema.parse(await getJson(http, url.toString(), bearerToken(session), signal));
     const last = body.orders.at(-1) as { updated_at?: unknown } | undefined;
     // The cursor we store: the provider's opaque page cursor while paging; once the feed is
     // drained, a high-water mark (the newest updated_at seen) for the next incremental run.
@@ -116,8 +123,8 @@ export const sandbox = defineConnector<SandboxRecord, SandboxCursor>({
     };
   },
   toOrder,
-  async fetchProfile({ baseUrl, accessToken, http, signal }) {
-    const me = meSchema.parse(await getJson(http, new URL('/api/v1/me', baseUrl).toString(), accessToken, signal));
+  async fetchProfile({ baseUrl, session, http, signal }) {
+    const me = meSchema.parse(await getJson(http, new URL('/api/v1/me', baseUrl).toString(), bearerToken(session), signal));
     return { accountId: me.account_id, label: me.label };
   },
 });

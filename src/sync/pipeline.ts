@@ -1,0 +1,73 @@
+/**
+ * The record pipeline every way in shares (API sync and file import): allow-list and scrub
+ * (policy) → validate against the connector's raw schema → map purely to the vocabulary → check
+ * the store's invariants (domain.checkOrder). A record that fails any step is an invalid record:
+ * named (order id, where, which field) and skipped, never written, never fatal to its page.
+ */
+import { MoneyError } from '../connectors/money.js';
+import type { Connector } from '../connectors/types.js';
+import { checkOrder, isTombstone, type NormalizedOrder, type Tombstone } from '../domain.js';
+import { applyPolicy } from '../policy/index.js';
+
+export interface RecordError {
+  /** Provider order id when we could read one. */
+  orderId: string | null;
+  page: number;
+  index: number;
+  /** Dotted path of the failing field. */
+  field: string;
+  message: string;
+  /** For file imports: where the record came from. */
+  file?: string;
+}
+
+export interface MappedPage {
+  orders: NormalizedOrder[];
+  tombstones: Tombstone[];
+  errors: RecordError[];
+}
+
+/** Name the first failing field of a zod error as a dotted path. */
+export function describeIssue(err: { issues: Array<{ path: PropertyKey[]; message: string }> }): { field: string; message: string } {
+  const issue = err.issues[0];
+  return { field: issue ? issue.path.map(String).join('.') || '(record)' : '(record)', message: issue?.message ?? 'invalid' };
+}
+
+function recordId(clean: unknown): string | null {
+  if (!clean || typeof clean !== 'object') return null;
+  const r = clean as Record<string, unknown>;
+  for (const k of ['id', 'order_id', 'orderId', 'transaction_id']) if (typeof r[k] === 'string') return (r[k] as string).slice(0, 80);
+  return null;
+}
+
+export function mapRecords(connector: Connector, records: readonly unknown[], page: number): MappedPage {
+  const out: MappedPage = { orders: [], tombstones: [], errors: [] };
+  records.forEach((raw, index) => {
+    const clean = applyPolicy(raw, connector.allowList, connector.freeText);
+    const id = recordId(clean);
+    const parsed = connector.rawSchema.safeParse(clean);
+    if (!parsed.success) {
+      out.errors.push({ orderId: id, page, index, ...describeIssue(parsed.error) });
+      return;
+    }
+    let mapped: NormalizedOrder | Tombstone;
+    try {
+      mapped = connector.toOrder(parsed.data);
+    } catch (err) {
+      if (!(err instanceof MoneyError)) throw err;
+      out.errors.push({ orderId: id, page, index, field: 'amounts', message: err.message });
+      return;
+    }
+    if (isTombstone(mapped)) {
+      out.tombstones.push(mapped);
+      return;
+    }
+    const problem = checkOrder(mapped);
+    if (problem) {
+      out.errors.push({ orderId: mapped.orderId.slice(0, 80), page, index, ...problem });
+      return;
+    }
+    out.orders.push(mapped);
+  });
+  return out;
+}
