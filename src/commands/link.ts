@@ -21,6 +21,14 @@ export interface LinkOptions {
   refreshTokenEnv?: string;
   reconnect?: string;
   loginHint?: string;
+  /** A provider environment: sandbox, development, production (aggregators). */
+  environment?: string;
+  /** Knot: which merchant to link. */
+  merchant?: string;
+  /** OAuth connectors whose client id is yours (Shopify, SP-API, configured providers). */
+  clientId?: string;
+  /** Link with the provider's test credentials, no browser (sandbox environments only). */
+  nonInteractive?: boolean;
 }
 
 export function register(cmd: Command, app: App): void {
@@ -35,6 +43,10 @@ export function register(cmd: Command, app: App): void {
     .option('--refresh-token-env <var>', 'CI: read a refresh token from this environment variable')
     .option('--reconnect <connection>', 're-link a connection in place (keeps its id and its orders)')
     .option('--login-hint <account>', 'suggest an account to the provider (sandbox: alice, bob, carol)')
+    .option('--env <environment>', 'aggregators: sandbox, development or production (default: the first the connector lists)')
+    .option('--merchant <name>', 'knot: the merchant account to link (amazon, walmart, target, …)')
+    .option('--client-id <id>', 'OAuth connectors that use your own app: its client id (kept with the connection)')
+    .option('--non-interactive', "CI: link with the provider's documented test login, no browser — only in test environments (Plaid sandbox, Knot development)", false)
     .addHelpText(
       'after',
       `
@@ -46,19 +58,23 @@ Examples:
   $ echo "$RT" | orderlink link sandbox --refresh-token-stdin     # CI, never in argv
   $ orderlink link sandbox --refresh-token-env SANDBOX_REFRESH_TOKEN
   $ orderlink link --reconnect sandbox:work             # after "reauth required"
+  $ orderlink link plaid --env sandbox --non-interactive  # Plaid's sandbox test login (user_good)
+  $ orderlink link knot --merchant walmart              # Knot's login page on a loopback listener
 
 Docs: docs/oauth.md`,
     )
     .action(
       (
         connector: string | undefined,
-        o: { alias?: string; baseUrl?: string; browser: boolean; timeout: string; manual: boolean; refreshTokenStdin: boolean; refreshTokenEnv?: string; reconnect?: string; loginHint?: string },
+        o: { alias?: string; baseUrl?: string; browser: boolean; timeout: string; manual: boolean; refreshTokenStdin: boolean; refreshTokenEnv?: string; reconnect?: string; loginHint?: string; env?: string; merchant?: string; clientId?: string; nonInteractive: boolean },
       ) => {
         if (o.refreshTokenEnv !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(o.refreshTokenEnv)) {
           throw usageError('BAD_OPTION', '--refresh-token-env takes the NAME of an environment variable, not a token', 'Example: --refresh-token-env SANDBOX_REFRESH_TOKEN');
         }
         if (o.refreshTokenStdin && o.refreshTokenEnv) throw usageError('BAD_OPTION', 'use either --refresh-token-stdin or --refresh-token-env, not both');
         if (o.manual && (o.refreshTokenStdin || o.refreshTokenEnv)) throw usageError('BAD_OPTION', '--manual is a browser flow; it does not combine with a refresh token');
+        if (o.nonInteractive && (o.manual || o.refreshTokenStdin || o.refreshTokenEnv)) throw usageError('BAD_OPTION', '--non-interactive is its own flow; it does not combine with --manual or a refresh token');
+        if (o.merchant !== undefined && !/^[a-z0-9][a-z0-9_.-]{0,39}$/i.test(o.merchant)) throw usageError('BAD_OPTION', '--merchant takes a merchant name such as amazon or walmart');
         const opts: LinkOptions = {
           ...(connector ? { connector } : {}),
           ...(o.alias ? { alias: o.alias } : {}),
@@ -70,6 +86,10 @@ Docs: docs/oauth.md`,
           ...(o.refreshTokenEnv ? { refreshTokenEnv: o.refreshTokenEnv } : {}),
           ...(o.reconnect ? { reconnect: o.reconnect } : {}),
           ...(o.loginHint ? { loginHint: o.loginHint } : {}),
+          ...(o.env ? { environment: o.env } : {}),
+          ...(o.merchant ? { merchant: o.merchant } : {}),
+          ...(o.clientId ? { clientId: o.clientId } : {}),
+          nonInteractive: o.nonInteractive,
         };
         return app.run('link', opts, runLink);
       },

@@ -76,6 +76,12 @@ export interface HostedLinkArgs {
   /** Connector-specific options from the command line (e.g. merchant). */
   params: Record<string, string>;
   trace(line: string): void;
+  /**
+   * Serve a page from the loopback listener (same 127.0.0.1 binding, Host check and no-echo rules
+   * as the OAuth callback, SECURITY.md rules 1–9) — e.g. one that runs a provider's web SDK — and
+   * wait for it to report its result back to the listener. The URL is presented by the caller.
+   */
+  servePage?(page: { html: string; timeoutMs: number }): Promise<{ url: string; result: Promise<Record<string, string>> }>;
 }
 
 export interface HostedLinkResult<Cred> {
@@ -231,6 +237,8 @@ export interface Connector<Raw = unknown, Cursor = unknown> {
   checkpoint: Checkpoint;
   /** Where the API lives by default, and which environment variable overrides it. */
   baseUrl: { default: string | null; env: string };
+  /** Named environments and their API hosts (`--env sandbox`); the first is the default. */
+  environments?: Record<string, string>;
   /** Docs page for users and connector authors (checked by the contract suite). */
   docs: string;
   /** zod schema of one raw provider record. */

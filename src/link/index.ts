@@ -1,20 +1,22 @@
 /**
- * Linking an account: choose the flow, get tokens, learn the account label, then save — secret
- * first (the vault), then the connection row that points at it. Every step is audited; nothing
- * is saved on failure, and no token, code or verifier is ever printed or logged.
+ * Linking an account: everything that can fail locally is checked first (the key source, the
+ * alias, the base URL, the client id or app credentials: issue 9 #5), then the connector's auth
+ * strategy runs its flow (src/link/oauth.ts, src/link/hosted.ts), then the account is proven to
+ * be the right one (a reconnect must come back with the same provider account; a second alias
+ * must not be an account that is already linked: issue 9 #4), and only then is anything saved —
+ * secret first (the vault), then the connection row that points at it. Every step is audited;
+ * nothing is saved on failure, and no token, code or verifier is ever printed or logged.
  */
 import { randomUUID } from 'node:crypto';
 import type { Context } from '../context.js';
 import { getConnector } from '../connectors/registry.js';
-import type { Connector, OAuthAuth } from '../connectors/types.js';
+import type { Connector, ProfileInfo } from '../connectors/types.js';
+import type { ConnectionConfig } from '../domain.js';
 import { OrderlinkError, usageError } from '../errors.js';
 import { connectionHandle, type Connection } from '../store/index.js';
 import { connectionRecord } from '../commands/connections.js';
 import type { LinkOptions } from '../commands/link.js';
-import { createHttp, retryPolicyFromEnv } from '../sync/http.js';
-import type { TokenRecord } from '../tokens/index.js';
-import type { AuthServer, OAuthClient } from '../oauth/index.js';
-import { oauthClientFor, resolveIssuer, discoverFor } from '../tokens/oauth.js';
+import { resolveIssuer } from '../tokens/oauth.js';
 
 export interface LinkResult {
   reconnected: boolean;
@@ -28,10 +30,12 @@ export async function linkAccount(ctx: Context, o: LinkOptions): Promise<LinkRes
   if (existing && o.connector && o.connector !== existing.connector) {
     throw usageError('BAD_OPTION', `connection ${existing.id} belongs to ${existing.connector}, not ${o.connector}`);
   }
-  if (connector.auth.type !== 'oauth') {
-    throw new OrderlinkError('LINK_KIND_UNSUPPORTED', `${connector.displayName} links through ${connector.auth.type}, which this command does not handle yet`, { kind: 'usage' });
+  if (connector.auth.type === 'fileImport') {
+    throw new OrderlinkError('LINK_IS_IMPORT', `${connector.displayName} has no login: it reads the file you download`, {
+      kind: 'usage',
+      hint: `${connector.auth.description} Then run: orderlink import ${connector.id} PATH`,
+    });
   }
-  const auth = connector.auth;
   const alias = existing?.alias ?? o.alias ?? 'default';
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/.test(alias)) throw usageError('BAD_ALIAS', `invalid alias "${alias.slice(0, 40)}"`, 'Use letters, digits, ".", "_" or "-" (up to 40).');
   const clash = existing ? undefined : store.connections.findByAlias(connector.id, alias);
@@ -41,41 +45,46 @@ export async function linkAccount(ctx: Context, o: LinkOptions): Promise<LinkRes
       hint: `Link another account with --alias NAME, or repair this one with: orderlink link --reconnect ${clash.id}`,
     });
   }
-  const issuer = resolveIssuer(ctx, connector, o.baseUrl ?? existing?.baseUrl ?? undefined);
-  ctx.audit('link.start', existing?.id ?? null, { connector: connector.id, alias, issuer, mode: flowName(o) });
+  const config = configFor(ctx, connector, o, existing);
+  // The key source must work before the person approves anything in a browser (issue 9 #5).
+  const vault = await ctx.vault();
+  ctx.audit('link.start', existing?.id ?? null, { connector: connector.id, alias, issuer: config.issuer ?? null, environment: config.environment ?? null, mode: flowName(o) });
   try {
-    const as = await discoverFor(ctx, issuer);
-    const client = oauthClientFor(connector);
-    const tokens = o.refreshTokenStdin || o.refreshTokenEnv ? await fromRefreshToken(ctx, o, as, client) : await fromBrowser(ctx, o, connector, auth, as, client);
-    const record: TokenRecord = {
-      v: 1,
-      issuer,
-      clientId: client.clientId,
-      accessToken: tokens.accessToken,
-      refreshToken: tokens.refreshToken ?? null,
-      expiresAt: tokens.expiresAt ?? null,
-      scope: tokens.scope ?? auth.scopes.join(' '),
-      tokenType: tokens.tokenType ?? 'bearer',
-      obtainedAt: ctx.now().toISOString(),
-    };
-    const profile = connector.fetchProfile ? await fetchProfile(ctx, connector, issuer, record.accessToken!) : null;
+    let secretText: string;
+    let profile: ProfileInfo | null;
+    let scopes = '';
+    let finalConfig = config;
+    if (connector.auth.type === 'oauth') {
+      const { linkOAuth } = await import('./oauth.js');
+      const r = await linkOAuth(ctx, o, connector, config.issuer!, config);
+      secretText = JSON.stringify(r.secret);
+      profile = r.profile;
+      scopes = r.scopes;
+    } else {
+      const { linkHosted } = await import('./hosted.js');
+      const r = await linkHosted(ctx, o, connector, config, existing?.tokenRef ?? null);
+      secretText = JSON.stringify(r.secret);
+      profile = r.profile;
+      finalConfig = r.config;
+    }
+    proveAccount(store.connections.list(), connector, existing, profile);
 
     // Secret first, then the row that points at it: a crash between the two leaves an orphaned
     // sealed secret (harmless, never a connection without its secret).
-    const vault = await ctx.vault();
     const tokenRef = existing?.tokenRef ?? `conn-${randomUUID()}`;
-    vault.put(tokenRef, JSON.stringify(record));
+    vault.put(tokenRef, secretText);
+    const common = { tokenRef, status: 'active' as const, scopes, accountLabel: profile?.label ?? existing?.accountLabel ?? null, accountId: profile?.accountId ?? existing?.accountId ?? null, baseUrl: finalConfig.issuer ?? finalConfig.apiBase ?? null, config: finalConfig, lastError: null };
     let conn: Connection;
     if (existing) {
-      store.connections.update(existing.id, { tokenRef, status: 'active', scopes: record.scope ?? '', accountLabel: profile?.label ?? existing.accountLabel, baseUrl: issuer, lastError: null });
+      store.connections.update(existing.id, common);
       conn = store.connections.get(existing.id)!;
     } else if (clash) {
-      store.connections.update(clash.id, { tokenRef, status: 'active', scopes: record.scope ?? '', accountLabel: profile?.label ?? null, baseUrl: issuer, lastError: null, connectedAt: ctx.now().toISOString(), syncCursor: null });
+      store.connections.update(clash.id, { ...common, connectedAt: ctx.now().toISOString(), syncCursor: null });
       conn = store.connections.get(clash.id)!;
     } else {
-      conn = store.connections.insert({ connector: connector.id, retailer: connector.retailers[0] ?? '*', alias, providerType: connector.kind, tokenRef, scopes: record.scope ?? '', accountLabel: profile?.label ?? null, baseUrl: issuer }, ctx.now());
+      conn = store.connections.insert({ connector: connector.id, retailer: connector.retailers[0] ?? '*', alias, providerType: connector.kind, ...common }, ctx.now());
     }
-    ctx.audit(existing ? 'link.reconnect' : 'link.success', conn.id, { connector: connector.id, alias, scopes: record.scope, account: profile?.label ?? null, mode: flowName(o), refresh_token_stored: record.refreshToken !== null });
+    ctx.audit(existing ? 'link.reconnect' : 'link.success', conn.id, { connector: connector.id, alias, scopes, account: profile?.label ?? null, mode: flowName(o) });
     return { reconnected: Boolean(existing), connection: connectionRecord(conn) };
   } catch (err) {
     ctx.audit('link.failure', existing?.id ?? null, { connector: connector.id, alias, error_code: err instanceof OrderlinkError ? err.code : 'INTERNAL' });
@@ -83,65 +92,74 @@ export async function linkAccount(ctx: Context, o: LinkOptions): Promise<LinkRes
   }
 }
 
+/** The per-connection configuration: kept on reconnect, from options and the environment otherwise. */
+function configFor(ctx: Context, connector: Connector, o: LinkOptions, existing: Connection | undefined): ConnectionConfig {
+  const envs = connector.environments;
+  const environment = o.environment ?? existing?.config.environment ?? (envs ? Object.keys(envs)[0] : undefined);
+  if (environment !== undefined && envs && !(environment in envs)) {
+    throw usageError('BAD_ENVIRONMENT', `${connector.displayName} has no environment "${environment.slice(0, 30)}"`, `Use one of: ${Object.keys(envs).join(', ')}.`);
+  }
+  const config: ConnectionConfig = { ...(existing?.config ?? {}) };
+  if (environment !== undefined) config.environment = environment;
+  if (o.clientId) config.clientId = o.clientId;
+  if (o.merchant) config.merchant = o.merchant;
+  if (connector.auth.type === 'oauth') {
+    config.issuer = resolveIssuer(ctx, connector, o.baseUrl ?? existing?.config.issuer ?? existing?.baseUrl ?? undefined);
+  } else {
+    const explicit = o.baseUrl ?? ctx.env[connector.baseUrl.env] ?? existing?.config.apiBase;
+    const api = explicit ?? (envs && environment ? envs[environment] : undefined) ?? connector.baseUrl.default ?? undefined;
+    if (!api) throw usageError('BASE_URL_REQUIRED', `${connector.displayName} needs an API base URL`, `Pass --base-url or set ${connector.baseUrl.env}.`);
+    config.apiBase = checkUrl(api);
+  }
+  return config;
+}
+
+function checkUrl(raw: string): string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw usageError('BAD_BASE_URL', `"${raw.slice(0, 80)}" is not a URL`);
+  }
+  const loopback = u.hostname === '127.0.0.1' || u.hostname === '[::1]';
+  if (u.protocol !== 'https:' && !(u.protocol === 'http:' && loopback)) {
+    throw usageError('INSECURE_BASE_URL', `refusing ${u.protocol}//${u.host}: only https (or http on 127.0.0.1 for local replicas) is allowed`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+/**
+ * A reconnect must return the account the connection was linked to, and a new link must not be
+ * an account that another live connection of this connector already holds: either would merge or
+ * double-count two people's (or one person's) orders silently.
+ */
+function proveAccount(all: Connection[], connector: Connector, existing: Connection | undefined, profile: ProfileInfo | null): void {
+  if (!profile) return; // the connector has no profile endpoint: nothing to prove with
+  if (existing) {
+    const before = existing.accountId;
+    if (before !== null && before !== profile.accountId) {
+      throw new OrderlinkError('ACCOUNT_MISMATCH', `you logged in as ${profile.label}, but ${connectionHandle(existing)} belongs to ${existing.accountLabel ?? before}`, {
+        kind: 'usage',
+        hint: `Nothing was changed. Log in as ${existing.accountLabel ?? 'the original account'} to repair it, or link the other account as a new connection: orderlink link ${connector.id} --alias NAME`,
+        details: { connection: existing.id },
+      });
+    }
+    return;
+  }
+  const twin = all.find((c) => c.connector === connector.id && c.status !== 'revoked' && c.accountId === profile.accountId);
+  if (twin) {
+    throw new OrderlinkError('ACCOUNT_ALREADY_LINKED', `${profile.label} is already linked as ${connectionHandle(twin)} (connection ${twin.id})`, {
+      kind: 'usage',
+      hint: `Linking it twice would count its orders twice. Use the existing connection, or repair it: orderlink link --reconnect ${twin.id}`,
+      details: { connection: twin.id },
+    });
+  }
+}
+
 function flowName(o: LinkOptions): string {
   if (o.refreshTokenStdin) return 'refresh-token-stdin';
   if (o.refreshTokenEnv) return 'refresh-token-env';
+  if (o.nonInteractive) return 'non-interactive';
   if (o.manual) return 'manual';
   return o.browser ? 'browser' : 'no-browser';
-}
-
-type Tokens = { accessToken: string; refreshToken?: string | undefined; expiresAt?: number | undefined; scope?: string | undefined; tokenType?: string };
-
-async function fromRefreshToken(ctx: Context, o: LinkOptions, as: AuthServer, client: OAuthClient): Promise<Tokens> {
-  const { refreshTokens } = await import('../oauth/index.js');
-  let rt: string | undefined;
-  if (o.refreshTokenEnv) {
-    rt = ctx.env[o.refreshTokenEnv];
-    if (!rt) throw usageError('REFRESH_TOKEN_MISSING', `the environment variable ${o.refreshTokenEnv} is empty or not set`);
-  } else {
-    if (ctx.io.stdinIsTTY) ctx.io.err('Paste the refresh token, then press Ctrl-D:');
-    rt = (await ctx.io.readStdin()).trim();
-    if (!rt) throw usageError('REFRESH_TOKEN_MISSING', 'no refresh token arrived on stdin', 'Pipe it in: printf %s "$TOKEN" | orderlink link sandbox --refresh-token-stdin');
-  }
-  // Validated by one refresh before anything is saved (a rotated refresh token replaces it).
-  const fresh = await refreshTokens(as, client, rt, { signal: ctx.signal });
-  return fresh;
-}
-
-async function fromBrowser(ctx: Context, o: LinkOptions, connector: Connector, auth: OAuthAuth, as: AuthServer, client: OAuthClient): Promise<Tokens> {
-  const { authorizeWithLoopback } = await import('../oauth/index.js');
-  if (!auth.loopback && !o.manual) {
-    throw usageError('LOOPBACK_FORBIDDEN', `${connector.displayName} does not allow http://127.0.0.1 redirects`, 'Use --manual and paste the final URL.');
-  }
-  const io = ctx.io;
-  const result = await authorizeWithLoopback({
-    as,
-    client,
-    scopes: auth.scopes,
-    redirectPath: auth.redirectPath,
-    timeoutMs: o.timeoutSeconds * 1000,
-    signal: ctx.signal,
-    extraParams: { ...(auth.extraParams ?? {}), ...(o.loginHint ? { login_hint: o.loginHint } : {}) },
-    printUrl: (url: string) => {
-      io.err(`Open this URL to approve access${o.manual ? '' : ' (waiting for the browser…)'}:`);
-      io.err(`  ${url}`);
-    },
-    ...(o.browser && !o.manual ? { openBrowser: (url: string) => ctx.openBrowser(url) } : {}),
-    ...(o.manual
-      ? {
-          manual: {
-            readRedirectUrl: async () => {
-              if (ctx.io.stdinIsTTY) return ctx.prompter().input('Paste the full address your browser landed on');
-              return (await ctx.io.readStdin()).trim();
-            },
-          },
-        }
-      : {}),
-  });
-  return result.tokens;
-}
-
-async function fetchProfile(ctx: Context, connector: Connector, baseUrl: string, accessToken: string) {
-  const http = createHttp({ fetch: ctx.fetch, policy: retryPolicyFromEnv(ctx.env), signal: ctx.signal, trace: (l) => ctx.trace(l) });
-  return connector.fetchProfile!({ baseUrl, session: { type: 'bearer', accessToken }, config: {}, http, signal: ctx.signal });
 }
