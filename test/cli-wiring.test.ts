@@ -19,7 +19,7 @@ describe('argv wiring for every command', () => {
     [['link', 'sandbox', '--alias', 'work', '--base-url', 'http://127.0.0.1:4000', '--no-browser', '--timeout', '30'], 'link', { connector: 'sandbox', alias: 'work', baseUrl: 'http://127.0.0.1:4000', browser: false, timeoutSeconds: 30, manual: false, refreshTokenStdin: false }],
     [['link', 'sandbox', '--refresh-token-env', 'RT_VAR'], 'link', { refreshTokenEnv: 'RT_VAR', browser: true }],
     [['link', '--reconnect', 'sandbox:work', '--manual'], 'link', { reconnect: 'sandbox:work', manual: true }],
-    [['link', 'plaid', '--env', 'sandbox', '--non-interactive'], 'link', { connector: 'plaid', environment: 'sandbox', nonInteractive: true }],
+    [['link', 'plaid', '--env', 'sandbox', '--sandbox'], 'link', { connector: 'plaid', environment: 'sandbox', nonInteractive: true }],
     [['link', 'knot', '--merchant', 'walmart', '--client-id', 'abc'], 'link', { connector: 'knot', merchant: 'walmart', clientId: 'abc', nonInteractive: false }],
     [['connector', 'list'], 'connector', { kind: 'list' }],
     [['connector', 'show', 'sandbox'], 'connector', { kind: 'show', id: 'sandbox' }],

@@ -21,6 +21,8 @@ export interface ConnectorSetupOptions {
   kind: 'setup';
   id: string;
   environment?: string;
+  /** Where this environment's API lives, when it is not the provider's documented host (a replica). */
+  baseUrl?: string;
   credentialsStdin: boolean;
 }
 export type ConnectorOptions = ConnectorListOptions | ConnectorShowOptions | ConnectorSetupOptions;
@@ -51,10 +53,11 @@ Docs: docs/connectors.md`,
     .description("Store an aggregator's app credentials (client id and secret) in the vault")
     .argument('<connector>', 'connector id (plaid, knot)')
     .option('--env <environment>', 'the environment these credentials are for (sandbox, development, production)')
+    .option('--base-url <url>', "the API's base URL for this environment, when not the provider's own host (a local replica)")
     .option('--credentials-stdin', 'CI: read the client id and the secret from stdin, one per line (or JSON {"client_id","secret"})', false)
     .addHelpText('after', '\nThe secret is never accepted as an argument: it would land in your shell history and process list.\n')
-    .action((id: string, o: { env?: string; credentialsStdin: boolean }) =>
-      app.run('connector', { kind: 'setup', id, ...(o.env ? { environment: o.env } : {}), credentialsStdin: o.credentialsStdin } satisfies ConnectorOptions, runConnector),
+    .action((id: string, o: { env?: string; baseUrl?: string; credentialsStdin: boolean }) =>
+      app.run('connector', { kind: 'setup', id, ...(o.env ? { environment: o.env } : {}), ...(o.baseUrl ? { baseUrl: o.baseUrl } : {}), credentialsStdin: o.credentialsStdin } satisfies ConnectorOptions, runConnector),
     );
 }
 
@@ -135,9 +138,11 @@ async function setup(ctx: Context, connector: import('../connectors/types.js').C
     throw usageError('BAD_CREDENTIALS', 'the client id and secret must each be 4–200 printable characters without spaces', 'Copy them from the provider\'s dashboard (Keys / API credentials).');
   }
   const { appCredentialsRef } = await import('../sync/session.js');
+  const { checkBaseUrl } = await import('../link/index.js');
+  const baseUrl = o.baseUrl === undefined ? undefined : checkBaseUrl(o.baseUrl);
   const vault = await ctx.vault();
-  vault.put(appCredentialsRef(connector.id, environment), JSON.stringify({ clientId, secret }));
-  ctx.audit('connector.setup', null, { connector: connector.id, environment });
+  vault.put(appCredentialsRef(connector.id, environment), JSON.stringify({ clientId, secret, ...(baseUrl ? { baseUrl } : {}) }));
+  ctx.audit('connector.setup', null, { connector: connector.id, environment, base_url: baseUrl ?? null });
   if (ctx.json) printJson(ctx.io, { connector: connector.id, environment, configured: true });
   else ctx.io.err(`${ctx.io.errColor.green('✓')} ${connector.displayName} (${environment}) is set up; the secret is in the vault. Next: orderlink link ${connector.id}${environment === Object.keys(envs)[0] ? '' : ` --env ${environment}`}`);
   return 0;

@@ -46,7 +46,7 @@ export function register(cmd: Command, app: App): void {
     .option('--env <environment>', 'aggregators: sandbox, development or production (default: the first the connector lists)')
     .option('--merchant <name>', 'knot: the merchant account to link (amazon, walmart, target, …)')
     .option('--client-id <id>', 'OAuth connectors that use your own app: its client id (kept with the connection)')
-    .option('--non-interactive', "CI: link with the provider's documented test login, no browser — only in test environments (Plaid sandbox, Knot development)", false)
+    .option('--sandbox', "CI and tests: link the provider's documented test account without a browser — exists only in test environments (Plaid sandbox: user_good at ins_109508; Knot development: user_good_transactions)", false)
     .addHelpText(
       'after',
       `
@@ -58,22 +58,23 @@ Examples:
   $ echo "$RT" | orderlink link sandbox --refresh-token-stdin     # CI, never in argv
   $ orderlink link sandbox --refresh-token-env SANDBOX_REFRESH_TOKEN
   $ orderlink link --reconnect sandbox:work             # after "reauth required"
-  $ orderlink link plaid --env sandbox --non-interactive  # Plaid's sandbox test login (user_good)
+  $ orderlink link plaid --sandbox                      # Plaid's sandbox test login (user_good), no browser
   $ orderlink link knot --merchant walmart              # Knot's login page on a loopback listener
+  $ orderlink link knot --merchant amazon --sandbox     # Knot development: user_good_transactions
 
 Docs: docs/oauth.md`,
     )
     .action(
       (
         connector: string | undefined,
-        o: { alias?: string; baseUrl?: string; browser: boolean; timeout: string; manual: boolean; refreshTokenStdin: boolean; refreshTokenEnv?: string; reconnect?: string; loginHint?: string; env?: string; merchant?: string; clientId?: string; nonInteractive: boolean },
+        o: { alias?: string; baseUrl?: string; browser: boolean; timeout: string; manual: boolean; refreshTokenStdin: boolean; refreshTokenEnv?: string; reconnect?: string; loginHint?: string; env?: string; merchant?: string; clientId?: string; sandbox: boolean },
       ) => {
         if (o.refreshTokenEnv !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(o.refreshTokenEnv)) {
           throw usageError('BAD_OPTION', '--refresh-token-env takes the NAME of an environment variable, not a token', 'Example: --refresh-token-env SANDBOX_REFRESH_TOKEN');
         }
         if (o.refreshTokenStdin && o.refreshTokenEnv) throw usageError('BAD_OPTION', 'use either --refresh-token-stdin or --refresh-token-env, not both');
         if (o.manual && (o.refreshTokenStdin || o.refreshTokenEnv)) throw usageError('BAD_OPTION', '--manual is a browser flow; it does not combine with a refresh token');
-        if (o.nonInteractive && (o.manual || o.refreshTokenStdin || o.refreshTokenEnv)) throw usageError('BAD_OPTION', '--non-interactive is its own flow; it does not combine with --manual or a refresh token');
+        if (o.sandbox && (o.manual || o.refreshTokenStdin || o.refreshTokenEnv)) throw usageError('BAD_OPTION', '--sandbox is its own flow; it does not combine with --manual or a refresh token');
         if (o.merchant !== undefined && !/^[a-z0-9][a-z0-9_.-]{0,39}$/i.test(o.merchant)) throw usageError('BAD_OPTION', '--merchant takes a merchant name such as amazon or walmart');
         const opts: LinkOptions = {
           ...(connector ? { connector } : {}),
@@ -89,7 +90,7 @@ Docs: docs/oauth.md`,
           ...(o.env ? { environment: o.env } : {}),
           ...(o.merchant ? { merchant: o.merchant } : {}),
           ...(o.clientId ? { clientId: o.clientId } : {}),
-          nonInteractive: o.nonInteractive,
+          nonInteractive: o.sandbox,
         };
         return app.run('link', opts, runLink);
       },

@@ -39,6 +39,8 @@ export interface CredentialSession<Cred = unknown> {
 export interface AppCredentials {
   clientId: string;
   secret: string;
+  /** Set by `connector setup --base-url` (a replica or a proxy) for this environment. */
+  baseUrl?: string;
 }
 export type Session = BearerSession | CredentialSession;
 

@@ -22,6 +22,8 @@ export async function linkHosted(ctx: Context, o: LinkOptions, connector: Connec
   const auth = connector.auth as HostedLinkStrategy;
   // Local first (issue 9 #5): the app credentials must be in the vault before any page is shown.
   const app = await readAppCredentials(ctx, connector, config.environment);
+  // `connector setup --base-url` names where this environment's API lives, unless the link named one.
+  if (app?.baseUrl && !o.baseUrl && !ctx.env[connector.baseUrl.env]) config = { ...config, apiBase: app.baseUrl };
   let existing: unknown = null;
   if (existingRef) {
     const text = (await ctx.vault()).get(existingRef);

@@ -108,13 +108,14 @@ function configFor(ctx: Context, connector: Connector, o: LinkOptions, existing:
   } else {
     const explicit = o.baseUrl ?? ctx.env[connector.baseUrl.env] ?? existing?.config.apiBase;
     const api = explicit ?? (envs && environment ? envs[environment] : undefined) ?? connector.baseUrl.default ?? undefined;
+    // An app set up with --base-url (a replica) overrides the documented host: see link/hosted.ts.
     if (!api) throw usageError('BASE_URL_REQUIRED', `${connector.displayName} needs an API base URL`, `Pass --base-url or set ${connector.baseUrl.env}.`);
-    config.apiBase = checkUrl(api);
+    config.apiBase = checkBaseUrl(api);
   }
   return config;
 }
 
-function checkUrl(raw: string): string {
+export function checkBaseUrl(raw: string): string {
   let u: URL;
   try {
     u = new URL(raw);
