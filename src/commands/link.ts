@@ -21,6 +21,8 @@ export interface LinkOptions {
   refreshTokenEnv?: string;
   reconnect?: string;
   loginHint?: string;
+  /** OAuth: where the orders API lives when it is not at the issuer. */
+  apiUrl?: string;
   /** A provider environment: sandbox, development, production (aggregators). */
   environment?: string;
   /** Knot: which merchant to link. */
@@ -36,6 +38,7 @@ export function register(cmd: Command, app: App): void {
     .argument('[connector]', 'connector id (e.g. sandbox); omit to be asked "Where do you shop?"')
     .option('--alias <name>', 'name this account (several accounts per provider)', undefined)
     .option('--base-url <url>', 'provider base URL / issuer (sandbox: env ORDERLINK_SANDBOX_URL)')
+    .option('--api-url <url>', 'OAuth: the orders API base URL, when it is not at the issuer (kept with the connection)')
     .option('--no-browser', 'do not launch a browser; print the URL and wait (SSH sessions)')
     .option('--timeout <seconds>', 'give up waiting for the browser after this long', '300')
     .option('--manual', 'paste the final redirect URL instead of a loopback listener (providers that forbid http://127.0.0.1)', false)
@@ -67,7 +70,7 @@ Docs: docs/oauth.md`,
     .action(
       (
         connector: string | undefined,
-        o: { alias?: string; baseUrl?: string; browser: boolean; timeout: string; manual: boolean; refreshTokenStdin: boolean; refreshTokenEnv?: string; reconnect?: string; loginHint?: string; env?: string; merchant?: string; clientId?: string; sandbox: boolean },
+        o: { alias?: string; baseUrl?: string; browser: boolean; timeout: string; manual: boolean; refreshTokenStdin: boolean; refreshTokenEnv?: string; reconnect?: string; loginHint?: string; apiUrl?: string; env?: string; merchant?: string; clientId?: string; sandbox: boolean },
       ) => {
         if (o.refreshTokenEnv !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(o.refreshTokenEnv)) {
           throw usageError('BAD_OPTION', '--refresh-token-env takes the NAME of an environment variable, not a token', 'Example: --refresh-token-env SANDBOX_REFRESH_TOKEN');
@@ -87,6 +90,7 @@ Docs: docs/oauth.md`,
           ...(o.refreshTokenEnv ? { refreshTokenEnv: o.refreshTokenEnv } : {}),
           ...(o.reconnect ? { reconnect: o.reconnect } : {}),
           ...(o.loginHint ? { loginHint: o.loginHint } : {}),
+          ...(o.apiUrl ? { apiUrl: o.apiUrl } : {}),
           ...(o.env ? { environment: o.env } : {}),
           ...(o.merchant ? { merchant: o.merchant } : {}),
           ...(o.clientId ? { clientId: o.clientId } : {}),

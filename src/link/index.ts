@@ -72,6 +72,7 @@ export async function linkAccount(ctx: Context, o: LinkOptions): Promise<LinkRes
     // Secret first, then the row that points at it: a crash between the two leaves an orphaned
     // sealed secret (harmless, never a connection without its secret).
     const tokenRef = existing?.tokenRef ?? `conn-${randomUUID()}`;
+    if (!existing && clash?.tokenRef) vault.delete(clash.tokenRef); // a revoked twin's leftover, if any
     vault.put(tokenRef, secretText);
     const common = { tokenRef, status: 'active' as const, scopes, accountLabel: profile?.label ?? existing?.accountLabel ?? null, accountId: profile?.accountId ?? existing?.accountId ?? null, baseUrl: finalConfig.issuer ?? finalConfig.apiBase ?? null, config: finalConfig, lastError: null };
     let conn: Connection;
@@ -105,6 +106,7 @@ function configFor(ctx: Context, connector: Connector, o: LinkOptions, existing:
   if (o.merchant) config.merchant = o.merchant;
   if (connector.auth.type === 'oauth') {
     config.issuer = resolveIssuer(ctx, connector, o.baseUrl ?? existing?.config.issuer ?? existing?.baseUrl ?? undefined);
+    if (o.apiUrl) config.apiBase = checkBaseUrl(o.apiUrl);
   } else {
     const explicit = o.baseUrl ?? ctx.env[connector.baseUrl.env] ?? existing?.config.apiBase;
     const api = explicit ?? (envs && environment ? envs[environment] : undefined) ?? connector.baseUrl.default ?? undefined;

@@ -181,12 +181,16 @@ export async function syncConnection(o: SyncConnectionOptions): Promise<Connecti
           page--;
           continue;
         }
-        const key = res.nextCursor === null ? null : JSON.stringify(res.nextCursor);
-        if (res.hasMore && key === null) throw paginationError(provider, 'said there are more pages but gave no cursor');
-        if (res.hasMore && key !== null && seen.has(key)) throw paginationError(provider, 'returned a cursor it had already returned (a loop)');
+        let key = res.nextCursor === null ? null : JSON.stringify(res.nextCursor);
+        // A provider that says "more" without a cursor, or hands back a cursor it already gave,
+        // would page forever: this page's records are kept, its cursor is not, and the run stops.
+        const loop = res.hasMore && key === null ? paginationError(provider, 'said there are more pages but gave no cursor')
+          : res.hasMore && key !== null && seen.has(key) ? paginationError(provider, 'returned a cursor it had already returned (a loop)')
+          : null;
+        if (loop) key = null;
         if (key !== null) seen.add(key);
         complete = !res.hasMore;
-        const last = complete || (o.maxPages !== undefined && page >= o.maxPages);
+        const last = complete || loop !== null || (o.maxPages !== undefined && page >= o.maxPages);
         if (!last && !stream) {
           ahead = fetchPage(res.nextCursor);
           ahead.catch(() => undefined); // handled where it is awaited
@@ -205,6 +209,7 @@ export async function syncConnection(o: SyncConnectionOptions): Promise<Connecti
         else if (stream) held.push(write);
         else count(writer.commitPage(write));
         o.onProgress({ connectionId: conn.id, handle: o.handle, phase: 'page', pages: result.pages, fetched: result.fetched });
+        if (loop) throw loop;
         if (last) break;
         cursor = res.nextCursor;
         if (stream) ahead = fetchPage(cursor);

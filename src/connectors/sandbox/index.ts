@@ -119,7 +119,9 @@ export const sandbox = defineConnector<SandboxRecord, SandboxCursor>({
     return {
       records: body.orders,
       hasMore: body.has_more,
-      nextCursor: body.has_more ? { next: body.next_cursor, since: watermark ?? null } : { next: null, since: watermark ?? null },
+      // "More" without a cursor is the provider's contradiction: report no cursor and let the
+      // engine stop, rather than restart from the watermark forever.
+      nextCursor: body.has_more ? (body.next_cursor === null ? null : { next: body.next_cursor, since: watermark ?? null }) : { next: null, since: watermark ?? null },
     };
   },
   toOrder,
