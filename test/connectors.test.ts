@@ -1,63 +1,172 @@
 /**
  * The shared contract suite every registered connector must pass (rclone's backend tests,
- * STYLE.md #14): facts and docs, an allow-list that drops payment data, a pure mapper that
- * yields exact minor units, and cursors that round-trip through JSON as the store keeps them.
+ * STYLE.md #14). It discovers each connector folder's `fixtures/` (recorded provider payloads:
+ * API pages as JSON, export files for file connectors) and `expected/` (what each must become,
+ * after the allow-list, validation, mapping and the store's invariants) and runs every connector
+ * through the same checks:
+ * - facts and docs; an allow-list that names no payment or address field;
+ * - each fixture goes through the connector's REAL fetch path (served by an HTTP server on
+ *   127.0.0.1) or its real importer, then the shared pipeline, and equals its expected output;
+ * - the mapper is pure; money is exact minor units; dates are UTC;
+ * - no payment field survives into the output;
+ * - every declared capability is exercised by some fixture (items, refunds, deletions,
+ *   incremental cursors) or by the strategy (revocation).
+ * A connector author regenerates `expected/` with ORDERLINK_UPDATE_EXPECTED=1 and reviews the diff.
  */
-import { existsSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listConnectors, getConnector } from '../src/connectors/registry.js';
-import { isTombstone } from '../src/connectors/types.js';
+import type { Connector, Session } from '../src/connectors/types.js';
 import { currencyExponent } from '../src/connectors/money.js';
 import { applyPolicy } from '../src/policy/index.js';
-import { makeAccounts, OrderGenerator, renderOrder } from '../src/sandbox/data.js';
+import { mapRecords, type MappedPage } from '../src/sync/pipeline.js';
+import { createHttp, DEFAULT_RETRY } from '../src/sync/http.js';
+import { classifiedHttp, defaultClassifier } from '../src/sync/classify.js';
 
-/** Recorded raw records per connector: the sandbox's are generated deterministically (seed 42). */
-function fixtures(id: string): unknown[] {
-  if (id === 'sandbox') {
-    const gen = new OrderGenerator(42, makeAccounts(1)[0]!);
-    return Array.from({ length: 300 }, (_, i) => renderOrder(gen.order(i)));
-  }
-  throw new Error(`no fixtures for connector ${id}: add them here`);
+const ROOT = fileURLToPath(new URL('../src/connectors/', import.meta.url));
+const UPDATE = process.env.ORDERLINK_UPDATE_EXPECTED === '1';
+const PAYMENT = /card|last4|billing|payment|address|postal|account_number|mask|routing|iban/i;
+const PAYMENT_KEYS = /"(card_number|last4|card_brand|billing_zip|payment_meta|account_numbers|mask|payment_methods|shipping_address)"/;
+
+interface Outcome extends MappedPage {
+  cursor: unknown;
 }
 
-const PAYMENT = /card|last4|billing|payment|address|postal/i;
+/** One server for the suite: it answers every request with the body it was told to. */
+let server: Server;
+let base = '';
+let nextBody = '{}';
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(nextBody));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-describe.each(listConnectors().map((c) => [c.id, c] as const))('connector %s', (id, c) => {
+function fixturesOf(c: Connector): string[] {
+  const dir = join(ROOT, c.id, 'fixtures');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((n) => !n.startsWith('.')).sort();
+}
+
+const sessionFor = (c: Connector): Session =>
+  c.auth.type === 'oauth' ? { type: 'bearer', accessToken: 'contract-test' } : { type: 'credential', credential: { access_token: 'contract-test' }, app: { clientId: 'contract-id', secret: 'contract-secret' } };
+
+async function runFixture(c: Connector, name: string): Promise<Outcome> {
+  const path = join(ROOT, c.id, 'fixtures', name);
+  if (c.importer) {
+    const out: Outcome = { orders: [], tombstones: [], errors: [], cursor: null };
+    let page = 0;
+    for await (const batch of c.importer.read(path, { signal: new AbortController().signal })) {
+      const m = mapRecords(c, batch.records, ++page);
+      out.orders.push(...m.orders);
+      out.tombstones.push(...m.tombstones);
+      out.errors.push(...m.errors, ...batch.rowErrors.map((e) => ({ orderId: null, page, index: e.line, field: e.column, message: e.message, file: e.file })));
+    }
+    return out;
+  }
+  nextBody = readFileSync(path, 'utf8');
+  const transport = createHttp({ fetch: globalThis.fetch, policy: { ...DEFAULT_RETRY, maxAttempts: 1 }, signal: new AbortController().signal, trace: () => undefined });
+  const http = classifiedHttp(transport, { classify: c.classify ?? defaultClassifier, policy: { ...DEFAULT_RETRY, maxAttempts: 1 }, provider: 'contract', signal: new AbortController().signal, trace: () => undefined });
+  const page = await c.fetchOrders!({ baseUrl: base, session: sessionFor(c), config: { apiBase: base }, cursor: null, since: null, limit: 100, signal: new AbortController().signal, http });
+  return { ...mapRecords(c, page.records, 1), cursor: page.nextCursor };
+}
+
+const connectors = listConnectors();
+
+describe.each(connectors.map((c) => [c.id, c] as const))('connector %s', (id, c) => {
   it('declares its facts and has a docs page', () => {
     expect(getConnector(id)).toBe(c);
     expect(c.displayName.length).toBeGreaterThan(0);
     expect(existsSync(new URL(`../${c.docs}`, import.meta.url))).toBe(true);
     expect(c.baseUrl.env).toMatch(/^ORDERLINK_[A-Z0-9_]+$/);
+    expect(Boolean(c.fetchOrders) !== Boolean(c.importer)).toBe(true); // one way in
+    expect(c.auth.type === 'fileImport').toBe(Boolean(c.importer));
     if (c.auth.type === 'oauth') {
       expect(c.auth.redirectPath).toMatch(new RegExp(`^/callback/${id}`)); // names the provider (rule 1)
       expect(c.auth.scopes.length).toBeGreaterThan(0);
     }
+    expect(c.descriptor.pagination.pageSize.default).toBeLessThanOrEqual(c.descriptor.pagination.pageSize.max);
   });
 
-  it('allow-lists no payment or address field, and the policy drops them from every fixture', () => {
+  it('allow-lists no payment or address field', () => {
     for (const f of c.allowList) expect(f).not.toMatch(PAYMENT);
-    for (const raw of fixtures(id)) expect(JSON.stringify(applyPolicy(raw, c.allowList, c.freeText))).not.toMatch(/"(card_number|last4|card_brand|billing_zip)"/);
   });
 
-  it('maps every fixture purely into exact minor units and UTC dates', () => {
-    for (const raw of fixtures(id)) {
-      const clean = applyPolicy(raw, c.allowList, c.freeText);
-      const parsed = c.rawSchema.parse(clean);
-      const a = c.toOrder(parsed);
-      expect(c.toOrder(c.rawSchema.parse(clean))).toEqual(a); // pure: same input, same output
-      if (isTombstone(a)) continue;
-      for (const v of [a.subtotal, a.tax, a.shipping, a.discount, a.total, a.refunded]) expect(Number.isSafeInteger(v)).toBe(true);
-      expect(a.orderDate).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
-      expect(currencyExponent(a.currency)).toBeGreaterThanOrEqual(0);
-      for (const it of a.items) {
-        expect(Number.isSafeInteger(it.unitPrice)).toBe(true);
-        expect(Number.isInteger(it.quantity)).toBe(true);
+  it('has recorded fixtures, each with its expected output', () => {
+    expect(fixturesOf(c).length, `add recorded payloads to src/connectors/${id}/fixtures/`).toBeGreaterThan(0);
+  });
+
+  const outcomes = new Map<string, Outcome>();
+  for (const name of fixturesOf(c)) {
+    it(`fixture ${name} becomes expected/${name.replace(/\.[a-z]+$/i, '')}.json`, async () => {
+      const got = await runFixture(c, name);
+      outcomes.set(name, got);
+      const expectedPath = join(ROOT, id, 'expected', `${name.replace(/\.[a-z]+$/i, '')}.json`);
+      const serial = JSON.parse(JSON.stringify({ orders: got.orders, tombstones: got.tombstones, errors: got.errors, cursor: got.cursor })) as unknown;
+      if (UPDATE || !existsSync(expectedPath)) {
+        if (!UPDATE) throw new Error(`missing ${expectedPath}: run with ORDERLINK_UPDATE_EXPECTED=1, then review it`);
+        mkdirSync(join(ROOT, id, 'expected'), { recursive: true });
+        writeFileSync(expectedPath, `${JSON.stringify(serial, null, 2)}\n`);
+      }
+      expect(serial).toEqual(JSON.parse(readFileSync(expectedPath, 'utf8')));
+      // Nothing from payment or address fields survives.
+      expect(JSON.stringify(serial)).not.toMatch(PAYMENT_KEYS);
+      // Exact money and UTC dates.
+      for (const o of got.orders) {
+        for (const v of [o.subtotal, o.tax, o.shipping, o.discount, o.total, o.refunded]) expect(Number.isSafeInteger(v)).toBe(true);
+        expect(o.orderDate).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+        expect(currencyExponent(o.currency)).toBeGreaterThanOrEqual(0);
+        for (const it of o.items) expect(Number.isSafeInteger(it.unitPrice) && Number.isInteger(it.quantity)).toBe(true);
+      }
+      // Cursors survive JSON, as the store keeps them.
+      if (got.cursor !== null && got.cursor !== undefined) expect(c.cursorSchema.parse(JSON.parse(JSON.stringify(got.cursor)))).toEqual(got.cursor);
+    });
+  }
+
+  it('maps purely: the same raw record gives the same order twice', async () => {
+    for (const name of fixturesOf(c).filter((n) => n.endsWith('.json'))) {
+      const body = JSON.parse(readFileSync(join(ROOT, id, 'fixtures', name), 'utf8')) as unknown;
+      const records = findRecords(body);
+      for (const raw of records) {
+        const clean = applyPolicy(raw, c.allowList, c.freeText);
+        const parsed = c.rawSchema.safeParse(clean);
+        if (parsed.success) expect(c.toOrder(parsed.data)).toEqual(c.toOrder(c.rawSchema.parse(clean)));
       }
     }
   });
 
-  it('keeps its cursor shape through JSON, as the store does', () => {
-    const sample = id === 'sandbox' ? { next: 'abc', since: '2026-01-01T00:00:00.000Z' } : null;
-    if (sample) expect(c.cursorSchema.parse(JSON.parse(JSON.stringify(sample)))).toEqual(sample);
+  it('exercises every declared capability', async () => {
+    const all = await Promise.all(fixturesOf(c).map(async (n) => outcomes.get(n) ?? runFixture(c, n)));
+    const orders = all.flatMap((o) => o.orders);
+    if (c.capabilities.items) expect(orders.some((o) => o.items.length > 0), 'a fixture with line items').toBe(true);
+    if (c.capabilities.refunds) expect(orders.some((o) => o.refunded > 0 || o.status === 'refunded' || o.status === 'partially_refunded'), 'a fixture with a refund').toBe(true);
+    if (c.capabilities.deletions) expect(all.some((o) => o.tombstones.length > 0), 'a fixture with a deletion').toBe(true);
+    if (c.capabilities.incremental) expect(all.some((o) => o.cursor !== null && o.cursor !== undefined), 'a fixture page that yields a cursor').toBe(true);
+    if (c.capabilities.revocation) {
+      const a = c.auth;
+      expect(a.type === 'oauth' || (a.type === 'hostedLink' && typeof a.revoke === 'function'), 'a way to revoke').toBe(true);
+    }
   });
+});
+
+/** The record arrays of a recorded page, whatever the provider calls them. */
+function findRecords(body: unknown): unknown[] {
+  if (Array.isArray(body)) return body;
+  if (!body || typeof body !== 'object') return [];
+  const out: unknown[] = [];
+  for (const v of Object.values(body as Record<string, unknown>)) if (Array.isArray(v) && v.every((x) => x && typeof x === 'object')) out.push(...v);
+  return out;
+}
+
+it('every connector folder is registered', () => {
+  const folders = readdirSync(ROOT).filter((n) => statSync(join(ROOT, n)).isDirectory());
+  expect(folders.sort()).toEqual(connectors.map((c) => c.id).sort());
 });
