@@ -31,12 +31,51 @@ export class ProviderHttpError extends OrderlinkError {
   }
 }
 
+/**
+ * GET a JSON document. A body that is not JSON (an HTML error page with status 200, a captive
+ * portal, a truncated page) is a ProviderNotJsonError naming the host and what came instead —
+ * never a bare SyntaxError. Sizes and deadlines are the HttpFunction's (src/net-limits.ts).
+ */
 export async function getJson(http: HttpFunction, url: string, accessToken: string, _signal: AbortSignal): Promise<unknown> {
   const res = await http(url, { headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' } });
   if (res.status < 200 || res.status >= 300) {
     throw new ProviderHttpError(res.status, providerMessage(await res.text()));
   }
-  return res.json();
+  const text = await res.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ProviderNotJsonError(url, res.status, res.headers.get('content-type'), text);
+  }
+}
+
+/** What a non-JSON body looks like, in words (never the body itself: it could carry escapes). */
+export function describeBody(contentType: string | null, text: string): string {
+  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase().replace(/[^a-z0-9.+/-]/g, '').slice(0, 60);
+  const head = text.trimStart().slice(0, 200).toLowerCase();
+  if (text.trim() === '') return 'an empty body';
+  if (type === 'text/html' || head.startsWith('<!doctype html') || head.startsWith('<html')) return 'an HTML page';
+  if (head.startsWith('{') || head.startsWith('[')) return `JSON that is cut off or malformed (${text.length.toLocaleString('en-US')} characters)`;
+  return `${type ? `a ${type} body` : 'a body that is not JSON'} (${text.length.toLocaleString('en-US')} characters)`;
+}
+
+export class ProviderNotJsonError extends OrderlinkError {
+  constructor(url: string, status: number, contentType: string | null, text: string) {
+    let host = 'the provider';
+    try {
+      host = new URL(url).host;
+    } catch {
+      /* keep the generic name */
+    }
+    const what = describeBody(contentType, text);
+    super('PROVIDER_NOT_JSON', `the provider at ${host} answered HTTP ${status} with ${what} instead of JSON`, {
+      hint:
+        what === 'an HTML page'
+          ? 'The base URL may point at a website, a login or captive portal, or a proxy\'s error page rather than the API: check it with `orderlink connections`. If it is right, the provider is having trouble; try again later (nothing saved so far is lost).'
+          : 'The provider sent something orderlink cannot read. Try again later (nothing saved so far is lost); if it persists, run with --verbose and report it to the provider.',
+      details: { host, status },
+    });
+  }
 }
 
 /** Pull a short, printable message out of a provider's error body (OAuth, SP-API, Plaid shapes). */

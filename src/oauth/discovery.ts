@@ -6,6 +6,7 @@
  */
 import * as oauth from 'oauth4webapi';
 import { interrupted, oauthError, safeErrorCode, toOAuthFailure } from './errors.js';
+import { fetchLimited, netLimitsFromEnv, type NetLimits } from '../net-limits.js';
 
 /** Discovered metadata plus the transport and policy every later request needs. */
 export interface AuthServer {
@@ -19,6 +20,8 @@ export interface AuthServer {
   readonly allowLoopbackHttp: boolean;
   /** --verbose trace; callers never pass secrets, and this module masks tokens. */
   readonly trace: (line: string) => void;
+  /** Deadlines and the body cap for every request to this server (default: requestLimits()). */
+  readonly limits?: NetLimits;
 }
 
 /** A public native client (RFC 8252 §8.4): no secret, `token_endpoint_auth_method=none`. */
@@ -31,10 +34,16 @@ export interface DiscoverOptions {
   fetch: typeof globalThis.fetch;
   trace?: (line: string) => void;
   signal?: AbortSignal;
+  limits?: NetLimits;
 }
 
-/** Discovery and token requests give up after this long (the caller's signal still applies). */
-export const REQUEST_TIMEOUT_MS = 30_000;
+/**
+ * Discovery, token and revocation requests get a connect + headers deadline, a whole-body deadline
+ * and a body cap (SECURITY.md rules 26 and 28; src/net-limits.ts, 30 s / 120 s / 32 MiB unless
+ * overridden by the environment). RFC 6749 and RFC 8414 set no deadline; a server that accepts the
+ * connection and never answers must not hold `link` or a `sync` refresh forever.
+ */
+export const requestLimits = (): NetLimits => netLimitsFromEnv(process.env);
 
 /** RFC 8252 §7.3 / RFC 9700 §2.6: loopback means the IP literals, never the name "localhost". */
 export function isLoopbackHost(hostname: string): boolean {
@@ -63,19 +72,20 @@ export function checkEndpoint(name: string, value: unknown, allowLoopbackHttp: b
 }
 
 /**
- * The transport options for one oauth4webapi call: undici's fetch (via `customFetch`), a
- * deadline, `redirect: 'manual'` enforced even if a custom fetch ignored it, and
+ * The transport options for one oauth4webapi call: undici's fetch (via `customFetch`), the
+ * deadlines and body cap of requestLimits() — timers held and cleared by fetchLimited, not
+ * `AbortSignal.timeout` inside `AbortSignal.any`, whose timer Node can garbage-collect — with the
+ * body read there and handed on complete, `redirect: 'manual'` enforced even if a custom fetch ignored it, and
  * `allowInsecureRequests` only when this very endpoint is http on loopback (RFC 8252 §8.3).
  * `refuseRedirects`: token and revocation requests never follow a redirect (rule 8, RFC 9700
  * §4.12: a 307 would replay the form body, code and verifier included) — a 3xx is an error.
  */
-export function requestOptions(as: Pick<AuthServer, 'fetch' | 'trace'>, endpoint: URL, signal: AbortSignal | undefined, refuseRedirects: boolean) {
-  const deadline = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
-  const combined = signal ? AbortSignal.any([signal, deadline]) : deadline;
+export function requestOptions(as: Pick<AuthServer, 'fetch' | 'trace' | 'limits'>, endpoint: URL, signal: AbortSignal | undefined, refuseRedirects: boolean) {
   const doFetch = as.fetch;
   const trace = as.trace;
+  const limits = as.limits ?? requestLimits();
   return {
-    signal: combined,
+    ...(signal ? { signal } : {}),
     [oauth.allowInsecureRequests]: endpoint.protocol === 'http:',
     [oauth.customFetch]: async (url: string, init: oauth.CustomFetchOptions<string, unknown>): Promise<Response> => {
       const started = Date.now();
@@ -83,10 +93,11 @@ export function requestOptions(as: Pick<AuthServer, 'fetch' | 'trace'>, endpoint
       // Only origin and path are traced: discovery has no secrets in the URL, token requests keep
       // theirs in the body, and we never log bodies.
       const where = `${init.method} ${target.origin}${target.pathname}`;
-      const res = await doFetch(url, { ...(init as RequestInit), redirect: 'manual' });
+      const got = await fetchLimited(doFetch, url, { ...(init as RequestInit), redirect: 'manual' }, limits, init.signal ?? signal);
+      const nullBody = got.status === 204 || got.status === 205 || got.status === 304;
+      const res = new Response(nullBody ? null : got.body, { status: got.status, headers: got.headers });
       trace(`${where} → ${res.status} (${Date.now() - started} ms)`);
       if (refuseRedirects && res.status >= 300 && res.status < 400) {
-        await res.body?.cancel();
         throw oauthError('OAUTH_REDIRECT_REFUSED', `the provider's endpoint ${target.origin}${target.pathname} answered with a redirect (${res.status}); orderlink does not follow redirects on token requests`, {
           hint: 'The provider metadata points at the wrong URL; report it to the provider.',
         });
@@ -119,7 +130,8 @@ export async function discover(issuer: string, opts: DiscoverOptions): Promise<A
     throw oauthError('OAUTH_INSECURE_ISSUER', `refusing the issuer ${issuerUrl.protocol}//${issuerUrl.host}: only https (or http on 127.0.0.1 for sandboxes) is allowed`, { kind: 'usage' });
   }
   if (opts.signal?.aborted) throw interrupted('discovery was interrupted');
-  const transport = { fetch: opts.fetch, trace };
+  const limits = opts.limits ?? requestLimits();
+  const transport = { fetch: opts.fetch, trace, limits };
 
   let metadata: oauth.AuthorizationServer | undefined;
   let lastStatus = 0;
@@ -161,7 +173,7 @@ export async function discover(issuer: string, opts: DiscoverOptions): Promise<A
   trace(
     `discovered ${issuerUrl.origin}: PKCE S256, iss parameter (RFC 9207) ${metadata.authorization_response_iss_parameter_supported === true ? 'advertised' : 'not advertised'}, revocation ${metadata.revocation_endpoint ? 'supported' : 'not offered'}`,
   );
-  return Object.freeze({ issuer, metadata: Object.freeze(metadata), fetch: opts.fetch, allowLoopbackHttp: loopbackHttp, trace });
+  return Object.freeze({ issuer, metadata: Object.freeze(metadata), fetch: opts.fetch, allowLoopbackHttp: loopbackHttp, trace, limits });
 }
 
 /**

@@ -3,9 +3,71 @@
  * record passes through here before validation, mapping and the store:
  * 1. the connector's allow-list keeps only the fields it declared — payment objects, card
  *    brands and last fours, addresses and notes are dropped because nobody listed them;
- * 2. every declared free-text field is scrubbed of card-number-like digit runs that pass the
+ * 2. every string longer than the field limit (MAX_FIELD_CHARS, SECURITY.md rule 28) is replaced
+ *    by an OversizedField marker, so that the record fails its schema with a message naming the
+ *    field and the limit: an invalid record (rule 23), named and skipped — never stored whole,
+ *    never silently truncated (a cut name or id would be a different, wrong value);
+ * 3. every declared free-text field is scrubbed of card-number-like digit runs that pass the
  *    Luhn check, whatever field they hide in.
  */
+import { z } from 'zod';
+
+/**
+ * The longest string any field of a provider record may hold: 4,096 characters (ids, names,
+ * SKUs, categories, retailers, dates, amounts alike; real values are far shorter). Overridable
+ * with ORDERLINK_MAX_FIELD_CHARS (tests, unusual providers); read once per process.
+ */
+export const DEFAULT_MAX_FIELD_CHARS = 4096;
+let maxFieldChars: number | undefined;
+export function fieldLimit(): number {
+  if (maxFieldChars === undefined) {
+    const v = process.env.ORDERLINK_MAX_FIELD_CHARS;
+    maxFieldChars = v !== undefined && /^[1-9]\d{0,9}$/.test(v) ? Number(v) : DEFAULT_MAX_FIELD_CHARS;
+  }
+  return maxFieldChars;
+}
+
+/** Stands in for a string over the limit: its length only, never its text. */
+export class OversizedField {
+  constructor(readonly length: number, readonly limit: number) {}
+  get message(): string {
+    return `longer than the ${this.limit.toLocaleString('en-US')}-character limit (${this.length.toLocaleString('en-US')} characters)`;
+  }
+}
+
+/**
+ * zod's error map (its documented global `customError` hook) learns to describe the marker: any
+ * schema that meets one reports "longer than the N-character limit" at that field. A union (a
+ * record that may be an order or a tombstone) reports the marker's field inside its message,
+ * because the union's own issue sits at the record's root.
+ */
+const OVERSIZED = 'longer than the ';
+z.config({
+  customError: (iss) => {
+    if (iss.input instanceof OversizedField) return iss.input.message;
+    if (iss.code === 'invalid_union') {
+      for (const branch of iss.errors) {
+        const hit = branch.find((i) => i.message.startsWith(OVERSIZED));
+        if (hit) return `${hit.path.map(String).join('.')}: ${hit.message}`;
+      }
+    }
+    return undefined;
+  },
+});
+
+/** Replace every over-long string in a (policy-owned copy of a) record by an OversizedField. */
+export function markOversized(value: unknown, limit = fieldLimit()): unknown {
+  if (typeof value === 'string') return value.length > limit ? new OversizedField(value.length, limit) : value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = markOversized(value[i], limit);
+    return value;
+  }
+  if (value !== null && typeof value === 'object' && !(value instanceof OversizedField)) {
+    const obj = value as Record<string, unknown>;
+    for (const k of Object.keys(obj)) obj[k] = markOversized(obj[k], limit);
+  }
+  return value;
+}
 
 type AllowTree = { [key: string]: AllowTree | true };
 
@@ -111,7 +173,7 @@ export function scrubFreeText(record: unknown, paths: readonly string[]): unknow
   return out;
 }
 
-/** The whole policy for one raw record. */
+/** The whole policy for one raw record: allow-list, field limits, card-number scrubbing. */
 export function applyPolicy(raw: unknown, allowList: readonly string[], freeText: readonly string[]): unknown {
-  return scrubFreeText(applyAllowList(raw, allowList), freeText);
+  return scrubFreeText(markOversized(applyAllowList(raw, allowList)), freeText);
 }

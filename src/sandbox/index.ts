@@ -73,6 +73,17 @@ function option(name: string, value: unknown, ok: boolean, want: string): void {
   }
 }
 
+/** A port that cannot be had is the caller's choice to change: a usage error, not a crash. */
+function listenError(err: NodeJS.ErrnoException, port: number): Error {
+  if (err.code === 'EADDRINUSE') {
+    return new OrderlinkError('PORT_IN_USE', `port ${port} is in use`, { kind: 'usage', hint: 'Choose another port with --port N, or --port 0 to let the system pick a free one.', details: { port } });
+  }
+  if (err.code === 'EACCES') {
+    return new OrderlinkError('PORT_NOT_ALLOWED', `not allowed to listen on port ${port}`, { kind: 'usage', hint: 'Ports below 1024 need extra privileges: choose a port above 1024, or --port 0.', details: { port } });
+  }
+  return err;
+}
+
 const isInt = (v: unknown, min: number, max: number): boolean => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
 
 export async function startSandbox(opts: SandboxOptions = {}): Promise<SandboxHandle> {
@@ -100,10 +111,26 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<SandboxHa
 
   const server = createServer();
   server.keepAliveTimeout = 5000;
+  // The issuer needs the port, so the port opens before the OAuth server exists (with port 0 the
+  // OS picks it at listen). A request in that window waits for `ready` and is then answered:
+  // a script that polls the port and asks at once never hangs (issue 9, item 19).
+  let markReady!: (ok: boolean) => void;
+  const ready = new Promise<boolean>((resolve) => (markReady = resolve));
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    void ready.then((ok) => {
+      if (!ok) return void res.destroy();
+      onRequest(req, res).catch(() => {
+        stats.serverErrors++;
+        if (!res.headersSent) sendJson(res, 500, { error: 'server_error', error_description: 'Unexpected sandbox error.' });
+        else res.destroy();
+      });
+    });
+  });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const onError = (err: NodeJS.ErrnoException) => reject(listenError(err, port));
+    server.once('error', onError);
     server.listen(port, '127.0.0.1', () => {
-      server.off('error', reject);
+      server.off('error', onError);
       resolve();
     });
   });
@@ -115,7 +142,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<SandboxHa
   try {
     auth = await createAuthServer({ issuer, accounts, faults, stats, autoConsent: () => autoConsent, accessTokenTtl, redirectPaths });
   } catch (err) {
+    markReady(false);
     server.close();
+    server.closeAllConnections();
     throw err;
   }
   const revocationPath = auth.provider.pathFor('revocation');
@@ -209,13 +238,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<SandboxHa
     auth.handle(req, res);
   }
 
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    onRequest(req, res).catch(() => {
-      stats.serverErrors++;
-      if (!res.headersSent) sendJson(res, 500, { error: 'server_error', error_description: 'Unexpected sandbox error.' });
-      else res.destroy();
-    });
-  });
+  markReady(true);
 
   let closed: Promise<void> | null = null;
   return {

@@ -3,10 +3,14 @@
  * exponential backoff, full jitter and a cap on network errors and 5xx; 429 honours Retry-After
  * (seconds or an HTTP date); a 401 refreshes the token once and retries; other 4xx fail fast with
  * the provider's message. Traces go through `trace` with the Authorization header never shown.
+ * Every attempt runs under the limits of src/net-limits.ts (rules 26 and 28): a connect + headers
+ * deadline, a whole-body deadline and a byte cap; a timed-out attempt is retried like any other
+ * network error. The body is read here, so connectors get a complete, bounded response.
  */
 import type { HttpFunction } from '../connectors/types.js';
 import { OrderlinkError } from '../errors.js';
 import { providerMessage } from '../connectors/http.js';
+import { fetchLimited, hostOf, netLimitsFromEnv, ProviderTimeoutError, ResponseTooLargeError, type LimitedResponse, type NetLimits } from '../net-limits.js';
 
 export interface RetryPolicy {
   /** Attempts per request, including the first. */
@@ -15,21 +19,43 @@ export interface RetryPolicy {
   maxDelayMs: number;
   /** Longest Retry-After we will honour; beyond it the run fails with a clear message. */
   maxRetryAfterMs: number;
-  /** Per-attempt timeout. */
+  /** Per-attempt deadline for connecting and receiving the headers. */
   timeoutMs: number;
+  /** Per-attempt deadline for the whole body (default: DEFAULT_NET_LIMITS). */
+  bodyTimeoutMs?: number;
+  /** Largest response body read, in bytes (default: DEFAULT_NET_LIMITS). */
+  maxResponseBytes?: number;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 6, baseDelayMs: 300, maxDelayMs: 10_000, maxRetryAfterMs: 120_000, timeoutMs: 30_000 };
 
-/** Overrides for CI and tests: ORDERLINK_RETRY_BASE_MS, ORDERLINK_RETRY_MAX_ATTEMPTS, ORDERLINK_HTTP_TIMEOUT_MS. */
+/**
+ * Overrides for CI and tests: ORDERLINK_RETRY_BASE_MS, ORDERLINK_RETRY_MAX_ATTEMPTS, and the
+ * limits of src/net-limits.ts (ORDERLINK_HTTP_TIMEOUT_MS, ORDERLINK_HTTP_BODY_TIMEOUT_MS,
+ * ORDERLINK_MAX_RESPONSE_BYTES).
+ */
 export function retryPolicyFromEnv(env: NodeJS.ProcessEnv): RetryPolicy {
   const num = (v: string | undefined, d: number) => (v !== undefined && /^\d+$/.test(v) ? Number(v) : d);
+  const limits = netLimitsFromEnv(env);
   return {
     ...DEFAULT_RETRY,
     baseDelayMs: num(env.ORDERLINK_RETRY_BASE_MS, DEFAULT_RETRY.baseDelayMs),
     maxAttempts: Math.max(1, num(env.ORDERLINK_RETRY_MAX_ATTEMPTS, DEFAULT_RETRY.maxAttempts)),
-    timeoutMs: num(env.ORDERLINK_HTTP_TIMEOUT_MS, DEFAULT_RETRY.timeoutMs),
+    timeoutMs: limits.headersTimeoutMs,
+    bodyTimeoutMs: limits.bodyTimeoutMs,
+    maxResponseBytes: limits.maxResponseBytes,
   };
+}
+
+function limitsOf(p: RetryPolicy): NetLimits {
+  const d = netLimitsFromEnv({});
+  return { headersTimeoutMs: p.timeoutMs, bodyTimeoutMs: p.bodyTimeoutMs ?? d.bodyTimeoutMs, maxResponseBytes: p.maxResponseBytes ?? d.maxResponseBytes };
+}
+
+/** A complete response as connectors see it (HttpFunction): the body is already read and bounded. */
+function buffered(r: LimitedResponse) {
+  const text = () => new TextDecoder('utf-8').decode(r.body);
+  return { status: r.status, headers: r.headers, text: async () => text(), json: async (): Promise<unknown> => JSON.parse(text()) };
 }
 
 /** Retry-After: delta-seconds or an HTTP-date (RFC 9110 §10.2.3). Returns ms, or null if absent/invalid. */
@@ -83,26 +109,35 @@ function safeUrl(url: string): string {
 export function createHttp(deps: HttpDeps): HttpFunction {
   const sleep = deps.sleep ?? defaultSleep;
   const p = deps.policy;
+  const limits = limitsOf(p);
   return async (url, init = {}) => {
     const headers = { ...(init.headers ?? {}) };
     let refreshed = false;
     for (let attempt = 0; ; attempt++) {
       if (deps.signal.aborted) throw interrupted();
       const started = Date.now();
-      let res: Response;
+      let res: LimitedResponse;
       try {
         deps.onRequest?.();
-        res = await deps.fetch(url, {
-          method: init.method ?? 'GET',
-          headers,
-          ...(init.body === undefined ? {} : { body: init.body }),
-          redirect: 'manual',
-          signal: AbortSignal.any([deps.signal, AbortSignal.timeout(p.timeoutMs)]),
-        });
+        res = await fetchLimited(
+          deps.fetch,
+          url,
+          { method: init.method ?? 'GET', headers, ...(init.body === undefined ? {} : { body: init.body }), redirect: 'manual' },
+          limits,
+          deps.signal,
+        );
       } catch (err) {
         if (deps.signal.aborted) throw interrupted();
-        const why = (err as Error).name === 'TimeoutError' ? `timed out after ${p.timeoutMs} ms` : 'network error';
+        if (err instanceof ResponseTooLargeError) throw err;
+        const timeout = err instanceof ProviderTimeoutError ? err : null;
+        const why = timeout ? timeout.message : `network error at ${hostOf(url)}`;
         if (attempt + 1 >= p.maxAttempts) {
+          if (timeout) {
+            throw new OrderlinkError('PROVIDER_TIMEOUT', `the provider ${why}; gave up after ${p.maxAttempts} attempts`, {
+              hint: `${timeout.hint} Nothing committed so far is lost.`,
+              details: timeout.details,
+            });
+          }
           throw new OrderlinkError('PROVIDER_UNREACHABLE', `${safeUrl(url)}: ${why}, gave up after ${p.maxAttempts} attempts`, {
             hint: 'Check the network and the base URL, then run sync again; nothing committed so far is lost.',
           });
@@ -114,14 +149,12 @@ export function createHttp(deps: HttpDeps): HttpFunction {
       }
       deps.trace(`${init.method ?? 'GET'} ${safeUrl(url)} → ${res.status} (${Date.now() - started} ms)`);
       if (res.status === 401 && deps.onUnauthorized && !refreshed) {
-        await res.body?.cancel();
         refreshed = true;
         headers.authorization = await deps.onUnauthorized(headers.authorization);
         attempt--; // the refresh retry does not count against the budget
         continue;
       }
       if (res.status === 429) {
-        await res.body?.cancel();
         const ra = parseRetryAfter(res.headers.get('retry-after'));
         if (ra !== null && ra > p.maxRetryAfterMs) {
           throw new OrderlinkError('RATE_LIMITED', `the provider asked us to wait ${Math.round(ra / 1000)} s (more than ${p.maxRetryAfterMs / 1000} s)`, {
@@ -137,9 +170,9 @@ export function createHttp(deps: HttpDeps): HttpFunction {
         continue;
       }
       if (res.status >= 500) {
-        const body = providerMessage(await res.text());
+        const body = providerMessage(new TextDecoder().decode(res.body));
         if (attempt + 1 >= p.maxAttempts) {
-          throw new OrderlinkError('PROVIDER_ERROR', `the provider kept failing (HTTP ${res.status}${body ? `: ${body}` : ''}); gave up after ${p.maxAttempts} attempts`, {
+          throw new OrderlinkError('PROVIDER_ERROR', `the provider at ${hostOf(url)} kept failing (HTTP ${res.status}${body ? `: ${body}` : ''}); gave up after ${p.maxAttempts} attempts`, {
             hint: 'The provider is having trouble. Run sync again later; nothing committed so far is lost.',
           });
         }
@@ -148,7 +181,7 @@ export function createHttp(deps: HttpDeps): HttpFunction {
         await sleep(d, deps.signal);
         continue;
       }
-      return res;
+      return buffered(res);
     }
   };
 }
