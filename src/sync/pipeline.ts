@@ -28,9 +28,22 @@ export interface MappedPage {
 }
 
 /** Name the first failing field of a zod error as a dotted path. */
-export function describeIssue(err: { issues: Array<{ path: PropertyKey[]; message: string }> }): { field: string; message: string } {
-  const issue = err.issues[0];
-  return { field: issue ? issue.path.map(String).join('.') || '(record)' : '(record)', message: issue?.message ?? 'invalid' };
+type Issue = { path: PropertyKey[]; message: string; code?: string; errors?: Issue[][] };
+
+export function describeIssue(err: { issues: Issue[] }): { field: string; message: string } {
+  let issue: Issue | undefined = err.issues[0];
+  let prefix: PropertyKey[] = [];
+  // A union (an order or a deletion, say) reports "invalid input" at the record: name the field
+  // of the branch that got furthest (its first problem is deepest; then the fewest problems).
+  const depth = (b: Issue[]) => b[0]?.path.length ?? -1;
+  while (issue?.code === 'invalid_union' && issue.errors?.length) {
+    const closest: Issue[] = issue.errors.reduce((a, b) => (depth(b) > depth(a) || (depth(b) === depth(a) && b.length < a.length) ? b : a));
+    if (!closest[0]) break;
+    prefix = [...prefix, ...issue.path];
+    issue = closest[0];
+  }
+  const path = issue ? [...prefix, ...issue.path] : [];
+  return { field: path.map(String).join('.') || '(record)', message: issue?.message ?? 'invalid' };
 }
 
 function recordId(clean: unknown): string | null {
