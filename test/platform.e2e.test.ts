@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SandboxHandle } from '../src/sandbox/index.js';
 import { e2eHome, linkSandbox, sandbox, type E2EHome } from './helpers/e2e.js';
 
-type Mode = 'dup-lines' | 'overflow' | 'loop' | 'no-cursor' | 'ok';
+type Mode = 'dup-lines' | 'overflow' | 'loop' | 'no-cursor' | 'flood' | 'ok';
 
 function order(id: string, extra: Record<string, unknown> = {}) {
   return {
@@ -57,6 +57,8 @@ function hostileApi(): Promise<{ url: string; setMode(m: Mode): void; requests()
         // A → B → A → B …
         if (cursor === null || cursor === 'B') return page([order(`H-${cursor ?? 'start'}`)], 'A', true);
         return page([order('H-A')], 'B', true);
+      case 'flood':
+        return page(Array.from({ length: 12 }, (_, i) => order(`H-${i}`)), null, false);
       case 'no-cursor':
         return page([order('H-1')], null, true);
       default:
@@ -218,6 +220,21 @@ describe('endless pagination (issue 9 #10)', () => {
       }
     });
   }
+});
+
+describe('bounded pages (SECURITY.md rule 28)', () => {
+  it('a page with more records than the documented cap is refused with a clear error, nothing of it saved', async () => {
+    const h = e2eHome({ ORDERLINK_MAX_PAGE_RECORDS: '10' });
+    try {
+      await linkHostile(h, 'flood');
+      const r = await h.cli(['sync']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/sent 12 records in one page \(the limit is 10\)/);
+      expect(h.query<{ n: number }>('SELECT count(*) n FROM orders')[0]!.n).toBe(0);
+    } finally {
+      h.cleanup();
+    }
+  });
 });
 
 describe('orderlink connector', () => {

@@ -67,6 +67,8 @@ export interface SyncConnectionOptions {
   dryRun: boolean;
   pageSize: number;
   maxPages?: number;
+  /** Records one page may hold before it is refused (SECURITY.md rule 28). */
+  maxRecordsPerPage?: number;
   now: () => Date;
   trace: (line: string) => void;
   audit: (action: string, connectionId: number | null, detail: Record<string, unknown>) => void;
@@ -75,6 +77,8 @@ export interface SyncConnectionOptions {
 
 /** How often a `stream` update is restarted from its first cursor before the run gives up. */
 export const MAX_STREAM_RESTARTS = 3;
+/** Default cap on records per page (ORDERLINK_MAX_PAGE_RECORDS overrides it). */
+export const MAX_RECORDS_PER_PAGE = 10_000;
 /** How often a provider that is "not ready yet" is polled (with backoff) within one run. */
 export const MAX_NOT_READY_POLLS = 6;
 
@@ -180,6 +184,12 @@ export async function syncConnection(o: SyncConnectionOptions): Promise<Connecti
           ahead = fetchPage(cursor);
           page--;
           continue;
+        }
+        const cap = o.maxRecordsPerPage ?? MAX_RECORDS_PER_PAGE;
+        if (res.records.length > cap) {
+          throw new OrderlinkError('PROVIDER_PAGE_TOO_LARGE', `${provider} sent ${res.records.length} records in one page (the limit is ${cap})`, {
+            hint: 'Nothing of that page was saved. Try a smaller --page-size; if it persists, the provider ignores page sizes (raise ORDERLINK_MAX_PAGE_RECORDS only if you trust it).',
+          });
         }
         let key = res.nextCursor === null ? null : JSON.stringify(res.nextCursor);
         // A provider that says "more" without a cursor, or hands back a cursor it already gave,

@@ -61,6 +61,7 @@ export async function syncAll(ctx: Context, o: SyncAllOptions): Promise<Connecti
           since: o.since,
           dryRun: o.dryRun,
           pageSize: o.pageSize,
+          ...(/^\d+$/.test(ctx.env.ORDERLINK_MAX_PAGE_RECORDS ?? '') ? { maxRecordsPerPage: Number(ctx.env.ORDERLINK_MAX_PAGE_RECORDS) } : {}),
           ...(o.maxPages === undefined ? {} : { maxPages: o.maxPages }),
           now: () => ctx.now(),
           trace: (l) => ctx.trace(l),
