@@ -39,15 +39,28 @@ describe('link without a connector', () => {
     await sb.close();
   });
 
-  it('asks where you shop, shows the consent text, and says plainly when a retailer has no connector yet', async () => {
+  it('asks where you shop, shows the consent text, and routes Amazon to its export (where to get it, what to run)', async () => {
     const asked: string[] = [];
     const t = testContext({ tty: true, prompter: scripted('Amazon', asked) });
     try {
-      expect(await runLink(t.ctx, base)).toBe(1);
+      expect(await runLink(t.ctx, base)).toBe(0);
       expect(asked[0]).toBe('Where do you shop?');
       expect(asked.join('\n')).toMatch(/Amazon[\s\S]*Walmart[\s\S]*Target[\s\S]*Macy's/);
       expect(t.io.stderrText()).toContain(CONSENT_TEXT);
-      expect(t.io.stderrText()).toMatch(/not in this build of orderlink yet/);
+      expect(t.io.stderrText()).toMatch(/orderlink import amazon PATH/);
+      expect(t.ctx.store().connections.list()).toEqual([]);
+      expect(t.ctx.store().audit.list().map((a) => a.action)).toEqual(['link.import_explained']);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('says exactly what to set up when the only route is an aggregator that is not set up (or not in this build)', async () => {
+    const asked: string[] = [];
+    const t = testContext({ tty: true, prompter: scripted('Walmart', asked) });
+    try {
+      expect(await runLink(t.ctx, base)).toBe(1);
+      expect(t.io.stderrText()).toMatch(/orderlink connector setup knot|not in this build of orderlink yet/);
       expect(t.ctx.store().connections.list()).toEqual([]);
       expect(t.ctx.store().audit.list().map((a) => a.action)).toEqual(['link.unavailable']);
     } finally {

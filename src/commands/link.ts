@@ -110,8 +110,8 @@ export async function runLink(ctx: Context, opts: LinkOptions): Promise<number> 
       throw usageError('CONNECTOR_REQUIRED', 'name a connector to link (no terminal to ask on)', 'Example: orderlink link sandbox. See `orderlink link --help`.');
     }
     const chosen = await pickRetailer(ctx);
-    if (!chosen) return 1;
-    o = { ...o, connector: chosen };
+    if (typeof chosen === 'number') return chosen;
+    o = { ...o, connector: chosen.connector, ...(chosen.params.merchant && !o.merchant ? { merchant: chosen.params.merchant } : {}) };
   }
   const result = await linkAccount(ctx, o);
   const io = ctx.io;
