@@ -70,6 +70,8 @@ export interface SyncConnectionOptions {
   /** Records one page may hold before it is refused (SECURITY.md rule 28). */
   maxRecordsPerPage?: number;
   now: () => Date;
+  /** Sees each page's raw records before anything else does (`smoke`'s drift check). Never stored. */
+  onRawPage?: (records: readonly unknown[]) => void;
   trace: (line: string) => void;
   audit: (action: string, connectionId: number | null, detail: Record<string, unknown>) => void;
   onProgress: (e: ProgressEvent) => void;
@@ -205,6 +207,7 @@ export async function syncConnection(o: SyncConnectionOptions): Promise<Connecti
           ahead = fetchPage(res.nextCursor);
           ahead.catch(() => undefined); // handled where it is awaited
         }
+        o.onRawPage?.(res.records);
         const mapped = mapRecords(connector, res.records, page);
         const pageErrors = mapped.errors.length;
         result.recordErrors.push(...mapped.errors);

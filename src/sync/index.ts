@@ -27,6 +27,8 @@ export interface SyncAllOptions {
   waitSeconds: number;
   tokens: TokenManager;
   onProgress: (e: ProgressEvent) => void;
+  /** Each page's raw records, per connection, before the pipeline (smoke's drift check). */
+  onRawPage?: (connectionId: number, records: readonly unknown[]) => void;
 }
 
 export async function syncAll(ctx: Context, o: SyncAllOptions): Promise<ConnectionResult[]> {
@@ -67,6 +69,7 @@ export async function syncAll(ctx: Context, o: SyncAllOptions): Promise<Connecti
           trace: (l) => ctx.trace(l),
           audit: (a, id, d) => ctx.audit(a, id, d),
           onProgress: o.onProgress,
+          ...(o.onRawPage ? { onRawPage: (records: readonly unknown[]) => o.onRawPage!(conn.id, records) } : {}),
         });
       }
     };
