@@ -108,21 +108,22 @@ export const amazonImporter: FileImporter = {
       const counts = { skipped: 0 };
       const st = await fsp.stat(path);
       const single = st.isFile() && !/\.zip$/i.test(path);
-      let sources: Source[] = [];
+      // Lazily: a zip stays open while its entries are read, one stream at a time.
       try {
-        for await (const s of listSources(path)) sources.push(s);
+        let i = 0;
+        for await (const src of listSources(path)) {
+          signal.throwIfAborted();
+          let bytes = 0;
+          const index = i++;
+          files.push(await ingest(src, index, stage, single, errors, counts, (n) => onProgress?.({ file: src.name, bytes: (bytes += n), totalBytes: src.size })));
+        }
       } catch (err) {
-        throw new OrderlinkError('IMPORT_READ_FAILED', `could not open ${path} (${(err as { code?: string }).code ?? (err as Error).message.slice(0, 80)})`, {
+        if (err instanceof OrderlinkError || (err as Error).name === 'AbortError') throw err;
+        throw new OrderlinkError('IMPORT_READ_FAILED', `could not read ${path} (${(err as { code?: string }).code ?? (err as Error).message.slice(0, 80)})`, {
           kind: 'usage',
           hint: 'Pass a zip, a folder or a CSV; if the zip is damaged, download the export again.',
         });
       }
-      for (const [i, src] of sources.entries()) {
-        signal.throwIfAborted();
-        let bytes = 0;
-        files.push(await ingest(src, i, stage, single, errors, counts, (n) => onProgress?.({ file: src.name, bytes: (bytes += n), totalBytes: src.size })));
-      }
-      sources = sources.slice(0, 0);
       if (!files.some((f) => f.kind !== 'ignored')) {
         throw usage('NO_AMAZON_FILES', `no Amazon order files found in ${path}${files.length ? ` (${files.length} CSV file${files.length === 1 ? '' : 's'} looked at, none recognised)` : ''}`, `Expected Retail.OrderHistory.N.csv, "Your Amazon Orders/Order History.csv", the legacy order reports, Digital Items.csv or the refund files. Request your data at amazon.com/hz/privacy-central/data-requests (see docs/amazon.md).`);
       }
