@@ -32,6 +32,7 @@ export const MANIFEST: readonly ManifestEntry[] = [
   { name: 'link', summary: 'Link a shopping or provider account (OAuth in the browser, headless, or from CI)', load: () => import('./commands/link.js') },
   { name: 'connector', summary: 'List connectors, show what each can do, set up aggregator credentials', load: () => import('./commands/connector.js') },
   { name: 'connections', summary: 'List linked accounts and their status', load: () => import('./commands/connections.js') },
+  { name: 'import', summary: 'Import an order-history export you downloaded (Amazon: the zip, its folder or a CSV)', load: () => import('./commands/import.js') },
   { name: 'sync', summary: 'Fetch new and changed orders into the local database', load: () => import('./commands/sync.js') },
   { name: 'orders', summary: 'List, search, show and chart your orders', load: () => import('./commands/orders.js') },
   { name: 'disconnect', summary: 'Revoke a connection, delete its secret, keep or purge its orders', load: () => import('./commands/disconnect.js') },
