@@ -34,6 +34,7 @@ export const MANIFEST: readonly ManifestEntry[] = [
   { name: 'connections', summary: 'List linked accounts and their status', load: () => import('./commands/connections.js') },
   { name: 'import', summary: 'Import an order-history export you downloaded (Amazon: the zip, its folder or a CSV)', load: () => import('./commands/import.js') },
   { name: 'sync', summary: 'Fetch new and changed orders into the local database', load: () => import('./commands/sync.js') },
+  { name: 'smoke', summary: 'CI: check provider APIs — link, one bounded sync, schema and drift — with a JUnit report', load: () => import('./commands/smoke.js') },
   { name: 'orders', summary: 'List, search, show and chart your orders', load: () => import('./commands/orders.js') },
   { name: 'disconnect', summary: 'Revoke a connection, delete its secret, keep or purge its orders', load: () => import('./commands/disconnect.js') },
   { name: 'audit', summary: 'Show and verify the hash-chained audit log', load: () => import('./commands/audit.js') },

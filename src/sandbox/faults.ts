@@ -23,7 +23,11 @@ export interface FaultSpec {
   invalidGrant?: boolean;
   /** Every refresh_token grant fails with invalid_grant and revokes the grant it belonged to. */
   revokeRefresh?: boolean;
+  /** The orders API changes its schema (for `orderlink smoke`'s drift check). */
+  drift?: DriftKind;
 }
+
+export type DriftKind = 'add' | 'remove' | 'rename' | 'retype';
 
 export const FAULTS_HELP = `Faults (--faults SPEC, or POST the spec as text to /__sandbox/faults)
 A spec is a comma-separated list of name[=value] items; an empty spec or "none" clears all faults.
@@ -46,10 +50,13 @@ Durations take a unit: 250ms, 2s, 1m.
   invalid-grant                   the next refresh request fails with invalid_grant (once)
   revoke-refresh                  refresh requests fail with invalid_grant and the grant is
                                    revoked (the user "revoked access")
+  drift=add|remove|rename|retype  the orders API changes shape: add a field (gift_wrap), remove
+                                   one (items[].category), rename one (note → customer_note) or
+                                   retype one (amounts.total becomes a number)
 
 Example: latency=20ms,rate429=every:5:retry-after=1,burst5xx=3,malformed=0.02,access-ttl=2s`;
 
-const KNOWN = ['latency', 'rate429', 'burst5xx', 'fail500', 'malformed', 'access-ttl', 'invalid-grant', 'revoke-refresh'];
+const KNOWN = ['latency', 'rate429', 'burst5xx', 'fail500', 'malformed', 'access-ttl', 'invalid-grant', 'revoke-refresh', 'drift'];
 
 function bad(part: string, why: string): OrderlinkError {
   return new OrderlinkError('BAD_FAULT_SPEC', `Bad fault spec at "${part.slice(0, 80)}": ${why}.`, {
@@ -189,6 +196,12 @@ export function parseFaults(spec: string): FaultSpec {
         none();
         out.revokeRefresh = true;
         break;
+      case 'drift': {
+        const v = need();
+        if (!['add', 'remove', 'rename', 'retype'].includes(v)) throw bad(part, 'drift is one of add, remove, rename, retype');
+        out.drift = v as DriftKind;
+        break;
+      }
     }
   }
   return out;
@@ -214,6 +227,7 @@ export function formatFaults(f: FaultSpec): string {
   if (f.accessTtl !== undefined) parts.push(`access-ttl=${f.accessTtl}s`);
   if (f.invalidGrant) parts.push('invalid-grant');
   if (f.revokeRefresh) parts.push('revoke-refresh');
+  if (f.drift) parts.push(`drift=${f.drift}`);
   return parts.join(',');
 }
 

@@ -137,13 +137,29 @@ export async function handleApi(req: IncomingMessage, res: ServerResponse, url: 
     const raw = renderOrder(o);
     const kind = 'deleted' in raw ? null : d.faults.malformKind(o.id);
     if (kind) d.faults.counters.malformed++;
-    orders.push(kind ? malform(raw as RawOrder, kind) : raw);
+    const served = kind ? malform(raw as RawOrder, kind) : raw;
+    orders.push(d.faults.spec.drift && !('deleted' in raw && raw.deleted) ? drift(served as Record<string, unknown>, d.faults.spec.drift) : served);
   }
   const last = page.entries[page.entries.length - 1];
   const next = last ? encodeCursor({ t: last.updatedMs, i: last.index, s: since }) : pos ? encodeCursor({ ...pos, s: since }) : null;
   d.stats.pagesServed++;
   d.stats.ordersServed += orders.length;
   return sendJson(res, 200, { orders, next_cursor: next, has_more: page.hasMore });
+}
+
+/** The orders API after a schema change (`--faults drift=KIND`), as `orderlink smoke` must notice. */
+function drift(raw: Record<string, unknown>, kind: 'add' | 'remove' | 'rename' | 'retype'): Record<string, unknown> {
+  const o: Record<string, unknown> = { ...raw, amounts: { ...(raw.amounts as object) }, items: (raw.items as Record<string, unknown>[]).map((i) => ({ ...i })) };
+  if (kind === 'add') o.gift_wrap = false;
+  else if (kind === 'remove') for (const i of o.items as Record<string, unknown>[]) delete i.category;
+  else if (kind === 'rename') {
+    o.customer_note = o.note;
+    delete o.note;
+  } else {
+    const a = o.amounts as Record<string, unknown>;
+    a.total = Number(a.total);
+  }
+  return o;
 }
 
 /** A schema-breaking copy of an order (deterministic kind; see FaultState.malformKind). */

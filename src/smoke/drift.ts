@@ -8,6 +8,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type Shape = Map<string, Set<string>>;
+/** How often each path was seen ('' counts records): a path seen as often as its parent is required. */
+const COUNTS = new WeakMap<Shape, Map<string, number>>();
 
 export interface Drift {
   kind: 'added' | 'removed' | 'renamed' | 'retyped';
@@ -22,6 +24,9 @@ const typeOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ?
 export function addShape(shape: Shape, value: unknown, path = '', depth = 0): void {
   if (depth > 8) return;
   const t = typeOf(value);
+  let counts = COUNTS.get(shape);
+  if (!counts) COUNTS.set(shape, (counts = new Map()));
+  counts.set(path, (counts.get(path) ?? 0) + 1);
   if (path) {
     let s = shape.get(path);
     if (!s) shape.set(path, (s = new Set()));
@@ -65,7 +70,18 @@ export function recordedShape(fixturesDir: string): Shape | null {
   return shape.size ? shape : null;
 }
 
-const parent = (p: string) => p.slice(0, Math.max(p.lastIndexOf('.'), 0));
+const parent = (p: string) => (p.endsWith('[]') ? p.slice(0, -2) : p.slice(0, Math.max(p.lastIndexOf('.'), 0)));
+
+/**
+ * Present in (nearly) every occurrence of its parent — every record, every item — so its absence
+ * is news. "Nearly": a recorded page mixes variants (an order and a deletion), and a field every
+ * order has is still absent from the deletions.
+ */
+function required(shape: Shape, p: string): boolean {
+  const counts = COUNTS.get(shape);
+  if (!counts) return true;
+  return (counts.get(p) ?? 0) >= 0.8 * (counts.get(parent(p)) ?? 0);
+}
 const concrete = (s: Set<string>) => new Set([...s].filter((t) => t !== 'null'));
 
 /**
@@ -74,14 +90,16 @@ const concrete = (s: Set<string>) => new Set([...s].filter((t) => t !== 'null'))
  * Paths under an added, removed or renamed container are reported once, at the container.
  */
 export function diffShapes(recorded: Shape, live: Shape): Drift[] {
-  const removed = [...recorded.keys()].filter((p) => !live.has(p));
+  // A recorded field that was optional (absent from some recorded records) may simply not occur
+  // in a small live sample: only a field that was always there counts as removed.
+  const removed = [...recorded.keys()].filter((p) => !live.has(p) && required(recorded, p) && (parent(p) === '' || live.has(parent(p))));
   const added = [...live.keys()].filter((p) => !recorded.has(p));
   const top = (paths: string[]) => paths.filter((p) => !paths.some((q) => q !== p && (p.startsWith(`${q}.`) || p.startsWith(`${q}[]`))));
   const out: Drift[] = [];
   const addedTop = top(added);
   const usedAdded = new Set<string>();
   for (const r of top(removed)) {
-    const twin = addedTop.find((a) => !usedAdded.has(a) && parent(a) === parent(r) && [...recorded.get(r)!].join() === [...live.get(a)!].join());
+    const twin = addedTop.find((a) => !usedAdded.has(a) && parent(a) === parent(r) && [...recorded.get(r)!].sort().join() === [...live.get(a)!].sort().join());
     if (twin) {
       usedAdded.add(twin);
       out.push({ kind: 'renamed', path: r, detail: twin });
