@@ -1,4 +1,5 @@
 /** `orderlink vault status | rotate | migrate --to SOURCE`: the key, never the secrets. */
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { App } from '../cli.js';
 import type { Context } from '../context.js';
@@ -43,7 +44,7 @@ export function register(cmd: Command, app: App): void {
 /** No vault file: a fresh profile (nothing to show), or a lost vault.bin (ctx.vault() refuses, VAULT_FILE_MISSING). */
 async function requireVault(ctx: Context): Promise<void> {
   if (!ctx.hasVault()) {
-    if (ctx.store().vaultGeneration().get() > 0) await ctx.vault();
+    if (existsSync(ctx.paths.db) && ctx.store().vaultGeneration().get() > 0) await ctx.vault();
     throw new OrderlinkError('VAULT_MISSING', 'there is no vault yet for this profile', {
       hint: 'It is created when you first link an account (`orderlink link`), or try `orderlink demo`.',
     });

@@ -11,7 +11,7 @@
  * re-read the file when its identity changes, and writes re-read it under the write lock, so no
  * process overwrites a token another one just stored (rule 16's write-ahead depends on it).
  */
-import { chmodSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, openSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { OrderlinkError } from '../errors.js';
 import { openRecord, randomKey, tampered, recordAad, sealRecord, subkeys, unwrapKey, wrapAad, wrapKey, type Subkeys } from './crypto.js';
@@ -19,6 +19,7 @@ import { encodeFile, fileSignature, isValidRef, parseFile, readVaultFile, remove
 import { realKeychain } from './keychain.js';
 import { ENV_KEY, KEYCHAIN_TIMEOUT_MS, canonicalSource, wrongKey, chooseNewSource, createKeychainSource, forgetKeychainKey, prepareTarget, unlockSource, type PreparedSource, type SourceContext, type SourceDescriptor } from './keysources.js';
 import type { GenerationMirror, KeySourceKind, MigrateResult, OpenVaultOptions, Vault, VaultStatus } from './types.js';
+import { checkGeneration, getMirror, missingFile, setMirror } from './generation.js';
 
 export * from './types.js';
 export { realKeychain } from './keychain.js';
@@ -32,13 +33,6 @@ interface State {
   vaultId: Buffer;
   keys: Subkeys;
   signature: string;
-}
-
-function rollback(found: number, expected: number): OrderlinkError {
-  return new OrderlinkError('VAULT_ROLLBACK', `the vault file is older than the last one written (generation ${found}, expected at least ${expected})`, {
-    kind: 'integrity',
-    hint: 'vault.bin was replaced by an older copy, whose tokens may since have been rotated or revoked. If you restored a backup on purpose, restore orderlink.db from the same backup (docs/backup.md); otherwise put the newer vault.bin back. The file was not changed.',
-  });
 }
 
 const keyChanged = () =>
@@ -270,30 +264,6 @@ function authenticate(parsed: ReturnType<typeof parseFile>, read: ReadResult, sr
   return { header: h, blobs: parsed.blobs, vaultId, keys, signature: read.signature };
 }
 
-function checkGeneration(found: number, expected: number): void {
-  if (found < expected) throw rollback(found, expected);
-}
-
-function getMirror(m: GenerationMirror | undefined, warnings: string[]): number {
-  if (!m) return 0;
-  try {
-    const n = m.get();
-    return Number.isSafeInteger(n) && n > 0 ? n : 0;
-  } catch {
-    warnings.push('could not read the rollback high-water mark from the database');
-    return 0;
-  }
-}
-
-function setMirror(m: GenerationMirror | undefined, n: number, warnings: string[]): void {
-  try {
-    m?.set(n);
-  } catch {
-    // Safe direction: a stale mirror can only under-report. The file is already written.
-    warnings.push('could not record the vault generation in the database (rollback detection is weaker until the next write)');
-  }
-}
-
 /**
  * Open the vault at `path`, creating it (and its key) if there is none. An existing vault is
  * unlocked by the source its header names; a new one takes the first available source (see
@@ -330,13 +300,6 @@ function refuseIfMissing(opts: OpenVaultOptions): void {
   if (opts.allowRecreate || !opts.generation) return;
   const mark = opts.generation.get();
   if (Number.isSafeInteger(mark) && mark > 0) throw missingFile(opts.path, mark);
-}
-
-function missingFile(path: string, mark: number): OrderlinkError {
-  return new OrderlinkError('VAULT_FILE_MISSING', `the vault file ${path} is missing, but this profile's database recorded one (generation ${mark}): the tokens of your linked connections were in it; nothing was recreated`, {
-    kind: 'integrity',
-    hint: `Restore vault.bin from your backup (\`orderlink backup FILE --with-vault\` makes FILE.vault.bin; see docs/backup.md): copy it to ${path} with mode 0600 and run the command again. With no backup: \`orderlink vault recreate --yes\` starts an empty vault, then re-link each connection with \`orderlink link --reconnect ID\`.`,
-  });
 }
 
 /**
@@ -380,7 +343,13 @@ async function openExisting(opts: OpenVaultOptions, sctx: SourceContext, read: R
   checkGeneration(state.header.generation, mirrored);
   if (state.header.generation > mirrored) setMirror(opts.generation, state.header.generation, warnings);
   if (process.platform !== 'win32' && read.mode !== 0o600) {
-    chmodSync(opts.path, 0o600);
+    // Through a descriptor opened without following links: never chmod a planted link's target.
+    const fd = openSync(opts.path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
+    try {
+      fchmodSync(fd, 0o600);
+    } finally {
+      closeSync(fd);
+    }
     warnings.push(`vault.bin had mode ${read.mode.toString(8).padStart(4, '0')}; it is now 0600`);
     state.signature = fileSignature(opts.path) ?? state.signature;
   }
