@@ -102,6 +102,13 @@ describe('H28: --home on a directory orderlink did not create', () => {
     expect(r.stderr).toMatch(/did not change its mode/);
     expect(mode(home)).toBe(0o1777);
     expect(existsSync(join(home, 'profiles'))).toBe(false);
+    // doctor says the same, and fixes nothing by itself either.
+    const d = await runCli(['--home', home, '--json', 'doctor'], { env: env() });
+    expect(d.code).toBe(1);
+    const check = (JSON.parse(d.stdout) as { checks: Array<{ name: string; status: string; detail: string }> }).checks.find((c) => c.name === 'data directory')!;
+    expect(check.status).toBe('fail');
+    expect(check.detail).toMatch(/writable by other users \(mode 1777\)/);
+    expect(mode(home)).toBe(0o1777);
   });
 
   it('a group-writable directory is refused too; a 0755 one is used as it is, never chmod-ed', async () => {

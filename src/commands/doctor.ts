@@ -3,7 +3,8 @@
  * fail with a fix; any fail makes the exit code non-zero. Doctor never creates a vault and never
  * prints a secret.
  */
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { App } from '../cli.js';
 import type { Context } from '../context.js';
@@ -68,6 +69,15 @@ function modeText(path: string): string {
 
 function checkDataDir(ctx: Context): Check {
   const dir = ctx.paths.dir;
+  // The same refusal every command makes (paths.ts): a directory others can write to.
+  for (const d of [ctx.paths.home, join(ctx.paths.home, 'profiles'), dir]) {
+    if (process.platform === 'win32' || !existsSync(d)) continue;
+    const st = lstatSync(d);
+    if (st.isSymbolicLink() || !st.isDirectory()) return { name: 'data directory', status: 'fail', detail: `${d} is not a plain directory`, fix: 'Point --home at a real directory you own (symlinks are refused).' };
+    if ((st.mode & 0o022) !== 0) {
+      return { name: 'data directory', status: 'fail', detail: `${d} is writable by other users (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')})`, fix: `chmod go-w ${d} if it is yours alone, or use another --home (orderlink never changes an existing directory's mode).` };
+    }
+  }
   if (!existsSync(dir)) {
     return { name: 'data directory', status: 'ok', detail: `${dir} (not created yet; made 0700 on first use)` };
   }
@@ -107,7 +117,7 @@ async function checkDatabase(ctx: Context): Promise<Check[]> {
     const { mapError } = await import('../errors.js');
     const m = mapError(err);
     const msg = err instanceof OrderlinkError || !m.internal ? `${m.code}: ${m.message}` : 'cannot open or read the database';
-    return [{ name: 'database', status: 'fail', detail: msg, fix: m.code === 'DB_BUSY' ? (m.hint ?? '') : restoreFix(path) }];
+    return [{ name: 'database', status: 'fail', detail: msg, fix: m.code === 'DB_DAMAGED' || m.internal ? restoreFix(path) : (m.hint ?? 'Run the command again with --verbose.') }];
   }
 }
 

@@ -150,6 +150,8 @@ export async function runVaultMigrate(ctx: Context, opts: { to: KeySourceKind })
       await ctx.io.deliver(payload);
     } catch (err) {
       const why = err instanceof OrderlinkError ? err.message : 'cannot write to standard output';
+      // With --json the error document goes to the same broken stdout: say it on stderr too.
+      if (ctx.json) ctx.io.err(`error: the new key could not be written to standard output (${why}); nothing was changed`);
       throw new OrderlinkError('KEY_NOT_DELIVERED', `the new key could not be delivered (${why}); nothing was changed: the vault still opens with its ${from} key`, {
         hint: 'Run again with standard output going to a terminal, or to a file on a disk with room (e.g. `orderlink vault migrate --to env > key.txt`, then move the key into your secrets and delete the file).',
       });
