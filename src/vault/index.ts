@@ -321,8 +321,11 @@ async function openConsistent(opts: OpenVaultOptions, sctx: SourceContext, first
       const next = readVaultFile(opts.path);
       if (!next) throw missingFile(opts.path, getMirror(opts.generation, []));
       const changed = next.signature !== read.signature;
-      if (err.code === 'VAULT_ROLLBACK') underLock = true;
-      else if (!changed && err.code !== 'VAULT_CHANGED') throw err;
+      if (err.code === 'VAULT_ROLLBACK') {
+        // Confirmed under the lock on an unchanged file: a real rollback.
+        if (underLock && !changed) throw err;
+        underLock = true;
+      } else if (!changed && err.code !== 'VAULT_CHANGED') throw err;
       read = next;
     }
   }
