@@ -39,6 +39,7 @@ export const MANIFEST: readonly ManifestEntry[] = [
   { name: 'disconnect', summary: 'Revoke a connection, delete its secret, keep or purge its orders', load: () => import('./commands/disconnect.js') },
   { name: 'audit', summary: 'Show and verify the hash-chained audit log', load: () => import('./commands/audit.js') },
   { name: 'doctor', summary: 'Check the runtime, data directory, database and vault', load: () => import('./commands/doctor.js') },
+  { name: 'backup', summary: 'Copy the database (and with --with-vault the sealed vault) to a file, safely during a sync', load: () => import('./commands/backup.js') },
   { name: 'vault', summary: 'Vault status, key rotation and key-source migration', load: () => import('./commands/vault.js') },
   { name: 'sandbox', summary: 'Run the built-in sandbox provider (OAuth server + orders API)', load: () => import('./commands/sandbox.js') },
   { name: 'demo', summary: 'See orderlink work end to end against the sandbox in a temporary home', load: () => import('./commands/demo.js') },

@@ -115,6 +115,8 @@ export function mapError(err: unknown): MappedError {
       internal: false,
     };
   }
+  const sqlite = sqliteError(err);
+  if (sqlite) return { ...sqlite, internal: false };
   const name = err instanceof Error ? err.name : typeof err;
   return {
     exitCode: ExitCode.INTERNAL,
@@ -124,6 +126,54 @@ export function mapError(err: unknown): MappedError {
     internal: true,
   };
 }
+
+/**
+ * SQLite failures that are conditions of the machine, not bugs: a full disk, a database another
+ * program holds locked, a damaged file. Matched on better-sqlite3's `code` (primary or extended,
+ * e.g. SQLITE_BUSY_SNAPSHOT, SQLITE_IOERR_WRITE) and on ENOSPC from Node's own file calls.
+ */
+function sqliteError(err: unknown): Omit<MappedError, 'internal'> | undefined {
+  const code = typeof (err as { code?: unknown } | null)?.code === 'string' ? (err as { code: string }).code : '';
+  if (!code.startsWith('SQLITE_') && code !== 'ENOSPC' && code !== 'EDQUOT') return undefined;
+  const base = code.replace(/^(SQLITE_[A-Z]+?)(_[A-Z_]+)?$/, '$1');
+  if (code === 'ENOSPC' || code === 'EDQUOT' || base === 'SQLITE_FULL') {
+    return {
+      exitCode: ExitCode.FAILURE,
+      code: 'DISK_FULL',
+      message: `the disk holding orderlink's data is full (${code})`,
+      hint: 'Free some space (or point --home at a disk with room) and run the command again; what was committed before is safe.',
+    };
+  }
+  if (base === 'SQLITE_IOERR' || base === 'SQLITE_READONLY' || base === 'SQLITE_CANTOPEN' || base === 'SQLITE_PERM') {
+    return {
+      exitCode: ExitCode.FAILURE,
+      code: 'DB_IO_ERROR',
+      message: `the database could not be read or written (${code}): the disk is full, failing, or read-only`,
+      hint: 'Check free space and permissions where orderlink keeps its data (`orderlink doctor` shows the path), then run the command again; what was committed before is safe.',
+    };
+  }
+  if (base === 'SQLITE_BUSY' || base === 'SQLITE_LOCKED') {
+    return {
+      exitCode: ExitCode.BUSY,
+      code: 'DB_BUSY',
+      message: 'the database is locked by another program (waited 5 s)',
+      hint: 'Close other programs using orderlink.db (a SQLite browser, another orderlink), then run the command again.',
+    };
+  }
+  if (base === 'SQLITE_CORRUPT' || base === 'SQLITE_NOTADB') {
+    return {
+      exitCode: ExitCode.INTEGRITY,
+      code: 'DB_DAMAGED',
+      message: 'the database file is damaged or is not an orderlink database; orderlink did not change it',
+      hint: DB_DAMAGED_HINT,
+    };
+  }
+  return undefined;
+}
+
+export const DB_DAMAGED_HINT =
+  'Restore it from a backup (see docs/backup.md: move the damaged orderlink.db and its -wal/-shm files aside, copy the backup in as orderlink.db), ' +
+  'then run `orderlink doctor`. With no backup, move it aside: orderlink starts an empty database and you link your accounts again.';
 
 interface CommanderLikeError {
   code: string;

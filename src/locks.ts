@@ -6,8 +6,36 @@
  * per connection, not per process.
  */
 import Database from 'better-sqlite3';
+import { closeSync, constants, fchmodSync, fstatSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { OrderlinkError } from './errors.js';
+
+/**
+ * Create (or reuse) a lock file without following a planted symlink, 0600 (SECURITY.md rule 32).
+ * O_NOFOLLOW makes a symlink at the path fail with ELOOP instead of creating or opening its
+ * target; a lock file left 0644 by an older version is tightened through the descriptor.
+ */
+export function createLockFile(path: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0), 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') {
+      throw new OrderlinkError('UNSAFE_PATH', `the lock file ${path} is a symbolic link; orderlink does not follow it`, {
+        kind: 'integrity',
+        hint: 'Someone or something replaced the lock file with a link: remove it (orderlink recreates it) and check who can write to your data directory.',
+      });
+    }
+    throw err;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new OrderlinkError('UNSAFE_PATH', `the lock file ${path} is not a regular file`, { kind: 'integrity', hint: 'Remove it; orderlink recreates it.' });
+    if (process.platform !== 'win32' && (st.mode & 0o777) !== 0o600) fchmodSync(fd, 0o600);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 export interface Lock {
   release(): void;
@@ -39,6 +67,7 @@ export async function acquireLock(dir: string, name: string, opts: AcquireOption
   let db: Database.Database | undefined;
   let warned = false;
   try {
+    createLockFile(path);
     db = new Database(path);
     // busy_timeout 0: we poll ourselves (without blocking the event loop). No journal_mode
     // pragma: changing it needs the very lock another holder has (SQLITE_BUSY outside the loop),

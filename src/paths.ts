@@ -5,7 +5,7 @@
  * directory of its own under the home, holding its database, its vault and its lock files,
  * so profiles never share a key or a row.
  */
-import { chmodSync, lstatSync, mkdirSync } from 'node:fs';
+import { lstatSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { OrderlinkError, usageError } from './errors.js';
@@ -45,18 +45,47 @@ export function profilePaths(home: string, profile: string): ProfilePaths {
 }
 
 /**
- * Create a directory (and parents) with mode 0700 and make sure an existing one is 0700 and
- * not a symlink. Parents we create are 0700 too; parents that exist are left alone.
+ * Create a directory (and parents) with mode 0700. An existing directory is never chmod-ed
+ * (SECURITY.md rule 32: it may be shared on purpose, e.g. a 1777 /tmp-like directory); it is
+ * refused instead if it is a symlink, not a directory, not ours, or writable by others, since
+ * anyone who can write there can plant links or swap our files.
  */
 export function ensurePrivateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  let created = false;
+  try {
+    lstatSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      created = true;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return ensurePrivateDir(dir);
+      throw new OrderlinkError('HOME_UNUSABLE', `cannot create the data directory ${dir} (${code ?? 'error'})`, {
+        hint: 'Point --home (or ORDERLINK_HOME) at a directory you can write, e.g. under your home directory.',
+      });
+    }
+  }
   const st = lstatSync(dir);
   if (st.isSymbolicLink() || !st.isDirectory()) {
     throw new OrderlinkError('UNSAFE_PATH', `${dir} is not a plain directory`, {
       hint: 'Point --home at a real directory you own (symlinks are refused).',
     });
   }
-  if (process.platform !== 'win32' && (st.mode & 0o777) !== 0o700) chmodSync(dir, 0o700);
+  if (created || process.platform === 'win32') return;
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid && uid !== 0) {
+    throw new OrderlinkError('UNSAFE_PATH', `${dir} belongs to another user (uid ${st.uid})`, {
+      hint: 'Point --home at a directory you own; orderlink keeps your tokens there.',
+    });
+  }
+  if ((st.mode & 0o022) !== 0) {
+    const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
+    throw new OrderlinkError('UNSAFE_PATH', `${dir} is writable by other users (mode ${mode}); orderlink will not keep your tokens there and did not change its mode`, {
+      hint: `Use a private directory: --home ~/.local/share/orderlink, or a new subdirectory (orderlink creates it 0700). If this directory is yours alone, chmod go-w ${dir}.`,
+    });
+  }
 }
 
 export function ensureProfileDirs(p: ProfilePaths): void {

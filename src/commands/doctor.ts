@@ -3,11 +3,12 @@
  * fail with a fix; any fail makes the exit code non-zero. Doctor never creates a vault and never
  * prints a secret.
  */
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { App } from '../cli.js';
 import type { Context } from '../context.js';
-import { OrderlinkError, ExitCode, VAULT_LOCKED_HINT } from '../errors.js';
+import { OrderlinkError, ExitCode, VAULT_LOCKED_HINT, DB_DAMAGED_HINT } from '../errors.js';
 import { pickFormat, printJson, renderRows, type Column } from '../ui/render.js';
 import { statusColor } from '../ui/format.js';
 
@@ -29,7 +30,7 @@ export async function runDoctor(ctx: Context): Promise<number> {
   const checks: Check[] = [];
   checks.push(checkRuntime());
   checks.push(checkDataDir(ctx));
-  checks.push(...checkDatabase(ctx));
+  checks.push(...(await checkDatabase(ctx)));
   checks.push(...(await checkVault(ctx)));
   const failed = checks.some((c) => c.status === 'fail');
   const io = ctx.io;
@@ -68,6 +69,15 @@ function modeText(path: string): string {
 
 function checkDataDir(ctx: Context): Check {
   const dir = ctx.paths.dir;
+  // The same refusal every command makes (paths.ts): a directory others can write to.
+  for (const d of [ctx.paths.home, join(ctx.paths.home, 'profiles'), dir]) {
+    if (process.platform === 'win32' || !existsSync(d)) continue;
+    const st = lstatSync(d);
+    if (st.isSymbolicLink() || !st.isDirectory()) return { name: 'data directory', status: 'fail', detail: `${d} is not a plain directory`, fix: 'Point --home at a real directory you own (symlinks are refused).' };
+    if ((st.mode & 0o022) !== 0) {
+      return { name: 'data directory', status: 'fail', detail: `${d} is writable by other users (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')})`, fix: `chmod go-w ${d} if it is yours alone, or use another --home (orderlink never changes an existing directory's mode).` };
+    }
+  }
   if (!existsSync(dir)) {
     return { name: 'data directory', status: 'ok', detail: `${dir} (not created yet; made 0700 on first use)` };
   }
@@ -78,12 +88,12 @@ function checkDataDir(ctx: Context): Check {
   }
   const mode = modeText(dir);
   if (process.platform !== 'win32' && mode !== '0700') {
-    return { name: 'data directory', status: 'warn', detail: `${dir} has mode ${mode}`, fix: `chmod 700 ${dir} (orderlink does this itself on the next write).` };
+    return { name: 'data directory', status: 'warn', detail: `${dir} has mode ${mode}`, fix: `chmod 700 ${dir} (orderlink never changes the mode of an existing directory).` };
   }
   return { name: 'data directory', status: 'ok', detail: `${dir} (0700)` };
 }
 
-function checkDatabase(ctx: Context): Check[] {
+async function checkDatabase(ctx: Context): Promise<Check[]> {
   const path = ctx.paths.db;
   if (!existsSync(path)) return [{ name: 'database', status: 'ok', detail: 'not created yet (created on first use)' }];
   try {
@@ -92,7 +102,7 @@ function checkDatabase(ctx: Context): Check[] {
     const mode = modeText(path);
     const checks: Check[] = [];
     if (problems.length) {
-      checks.push({ name: 'database', status: 'fail', detail: `integrity_check: ${problems.slice(0, 3).join('; ')}`, fix: 'Restore orderlink.db from a backup, or move it aside and re-sync (orders are re-fetched; links are kept in the vault).' });
+      checks.push({ name: 'database', status: 'fail', detail: `integrity_check: ${problems.slice(0, 3).join('; ')}`, fix: restoreFix(path) });
     } else {
       checks.push({ name: 'database', status: mode === '0600' || process.platform === 'win32' ? 'ok' : 'warn', detail: `integrity ok, schema v${store.schemaVersion()}, mode ${mode}`, ...(mode === '0600' ? {} : { fix: `chmod 600 ${path}` }) });
     }
@@ -104,8 +114,27 @@ function checkDatabase(ctx: Context): Check[] {
     );
     return checks;
   } catch (err) {
-    const msg = err instanceof OrderlinkError ? err.message : 'cannot open or read the database';
-    return [{ name: 'database', status: 'fail', detail: msg, fix: 'Check the file, or move it aside and run `orderlink sync --full` to rebuild it.' }];
+    const { mapError } = await import('../errors.js');
+    const m = mapError(err);
+    const msg = err instanceof OrderlinkError || !m.internal ? `${m.code}: ${m.message}` : 'cannot open or read the database';
+    return [{ name: 'database', status: 'fail', detail: msg, fix: m.code === 'DB_DAMAGED' || m.internal ? restoreFix(path) : (m.hint ?? 'Run the command again with --verbose.') }];
+  }
+}
+
+/**
+ * Advice that works: connections and their vault references live in orderlink.db, so a rebuilt
+ * empty database cannot "re-sync" anything. Restore a backup (docs/backup.md), else start over.
+ */
+function restoreFix(path: string): string {
+  return `${DB_DAMAGED_HINT} Commands: for f in ${path} ${path}-wal ${path}-shm; do [ -e "$f" ] && mv "$f" "$f.damaged"; done; cp BACKUP.db ${path} && chmod 600 ${path}`;
+}
+
+/** The database says a vault was written (its generation mark): a missing vault.bin is then lost, not "not created yet". */
+function recordedVault(ctx: Context): boolean {
+  try {
+    return existsSync(ctx.paths.db) && ctx.store().vaultGeneration().get() > 0;
+  } catch {
+    return false;
   }
 }
 
@@ -113,7 +142,7 @@ async function checkVault(ctx: Context): Promise<Check[]> {
   const { probeKeySources } = await import('../vault/probe.js');
   const probe = await probeKeySources(ctx.env);
   const checks: Check[] = [];
-  if (!ctx.hasVault()) {
+  if (!ctx.hasVault() && !recordedVault(ctx)) {
     const chosen = probe.find((p) => p.usable);
     checks.push(
       chosen

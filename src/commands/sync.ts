@@ -44,7 +44,8 @@ Examples:
   $ orderlink sync --junit sync-report.xml # a report for your CI dashboard
 
 Exit codes: 0 all good, 3 partial (some records invalid, named in the output),
-            1 failure, 4 a connection needs re-linking, 7 another sync is running.`,
+            1 failure, 4 a connection needs re-linking, 5 vault locked or wrong key,
+            6 vault or database damaged, tampered or rolled back, 7 busy.`,
     )
     .action((conns: string[], o: { full: boolean; since?: string; concurrency: string; dryRun: boolean; pageSize: string; maxPages?: string; wait: string; junit?: string }) =>
       app.run(
@@ -70,6 +71,10 @@ export async function runSync(ctx: Context, o: SyncOptions): Promise<number> {
   const { createTokenManager } = await import('../tokens/oauth.js');
   const since = o.since ? parseDateFlag(o.since, '--since', ctx.now()) : null;
   const connections = selectConnections(ctx, o.connections);
+  // Open and unlock the vault once, before any connection starts: a locked, wrong-key, tampered,
+  // rolled-back or missing vault is one error with its own exit code (5 or 6), not one failure
+  // (and one scrypt run) per connection.
+  if (connections.some((c) => c.tokenRef)) await ctx.vault();
   const io = ctx.io;
   const progress = createProgress(io, ctx.json ? 'off' : io.stderrIsTTY ? 'live' : 'lines');
   let results: ConnectionResult[];

@@ -1,10 +1,11 @@
 /** `orderlink vault status | rotate | migrate --to SOURCE`: the key, never the secrets. */
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { App } from '../cli.js';
 import type { Context } from '../context.js';
 import { OrderlinkError, usageError } from '../errors.js';
 import { printJson, renderKeyValues } from '../ui/render.js';
-import type { KeySourceKind } from '../vault/index.js';
+import type { KeySourceKind, MigrateResult } from '../vault/index.js';
 
 const SOURCES: readonly KeySourceKind[] = ['keychain', 'env', 'passphrase'];
 
@@ -21,6 +22,12 @@ export function register(cmd: Command, app: App): void {
     .addHelpText('after', '\nExamples:\n  $ orderlink vault rotate\n')
     .action(() => app.run('vault rotate', {}, runVaultRotate));
   cmd
+    .command('recreate')
+    .description('Start a new, empty vault when vault.bin is gone and there is no backup (connections must then be re-linked)')
+    .option('--yes', 'confirm: the tokens in the lost vault are not coming back', false)
+    .addHelpText('after', '\nRestore vault.bin from a backup instead if you have one (docs/backup.md).\n\nExamples:\n  $ orderlink vault recreate --yes && orderlink link --reconnect sandbox:work\n')
+    .action((o: { yes: boolean }) => app.run('vault recreate', { yes: o.yes }, runVaultRecreate));
+  cmd
     .command('migrate')
     .description('Move the vault key to another source: keychain, env (prints a new key once) or passphrase')
     .requiredOption('--to <source>', `target key source: ${SOURCES.join(' | ')}`)
@@ -34,8 +41,10 @@ export function register(cmd: Command, app: App): void {
     });
 }
 
-function requireVault(ctx: Context): void {
+/** No vault file: a fresh profile (nothing to show), or a lost vault.bin (ctx.vault() refuses, VAULT_FILE_MISSING). */
+async function requireVault(ctx: Context): Promise<void> {
   if (!ctx.hasVault()) {
+    if (existsSync(ctx.paths.db) && ctx.store().vaultGeneration().get() > 0) await ctx.vault();
     throw new OrderlinkError('VAULT_MISSING', 'there is no vault yet for this profile', {
       hint: 'It is created when you first link an account (`orderlink link`), or try `orderlink demo`.',
     });
@@ -43,7 +52,7 @@ function requireVault(ctx: Context): void {
 }
 
 export async function runVaultStatus(ctx: Context): Promise<number> {
-  requireVault(ctx);
+  await requireVault(ctx);
   const s = (await ctx.vault()).status();
   if (ctx.json) {
     printJson(ctx.io, {
@@ -72,19 +81,40 @@ export async function runVaultStatus(ctx: Context): Promise<number> {
   return 0;
 }
 
+/**
+ * Before changing any key: the database must take a write now (its generation mark is updated
+ * with the vault), else a locked database (exit 7) is reported while the old key still works.
+ */
+function preflightDatabase(ctx: Context): void {
+  const db = ctx.store().db;
+  db.exec('BEGIN IMMEDIATE');
+  db.exec('ROLLBACK');
+}
+
+/** After the key has changed, a failing audit write must not turn a success into an error. */
+function auditAfter(ctx: Context, action: string, detail: Record<string, unknown>): void {
+  try {
+    ctx.audit(action, null, detail);
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    ctx.io.err(`${ctx.io.errColor.yellow('!')} the change is done, but its audit entry could not be written (${typeof code === 'string' ? code : 'error'})`);
+  }
+}
+
 export async function runVaultRotate(ctx: Context): Promise<number> {
-  requireVault(ctx);
+  await requireVault(ctx);
   const vault = await ctx.vault();
+  preflightDatabase(ctx);
   await vault.rotate();
   const s = vault.status();
-  ctx.audit('vault.rotate', null, { key_source: s.keySource, secrets: s.secrets, generation: s.generation });
+  auditAfter(ctx, 'vault.rotate', { key_source: s.keySource, secrets: s.secrets, generation: s.generation });
   if (ctx.json) printJson(ctx.io, { rotated: true, secrets: s.secrets, rotated_at: s.rotatedAt });
   else ctx.io.out(`${ctx.io.color.green('✓')} re-sealed ${s.secrets} secret${s.secrets === 1 ? '' : 's'} under a new key (${s.keySource})`);
   return 0;
 }
 
 export async function runVaultMigrate(ctx: Context, opts: { to: KeySourceKind }): Promise<number> {
-  requireVault(ctx);
+  await requireVault(ctx);
   const vault = await ctx.vault();
   const from = vault.keySource;
   if (from === opts.to) {
@@ -105,16 +135,59 @@ export async function runVaultMigrate(ctx: Context, opts: { to: KeySourceKind })
     }
     if (passphrase.length < 8) throw usageError('PASSPHRASE_WEAK', 'use a passphrase of at least 8 characters; nothing was changed');
   }
-  const result = await vault.migrate(opts.to, passphrase === undefined ? {} : { passphrase });
-  ctx.audit('vault.migrate', null, { from, to: opts.to });
+  preflightDatabase(ctx);
+  // A new env key exists only in this process until it is printed: it is delivered (and the
+  // write confirmed) BEFORE the vault is sealed under it. If stdout fails (a full disk, a closed
+  // pipe), nothing changes and the old key source keeps working.
+  let delivered = false;
+  const deliver = async (r: MigrateResult): Promise<void> => {
+    if (!r.envKey) return;
+    const payload = ctx.json
+      ? JSON.stringify({ migrated: true, from, to: opts.to, ...(r.envKey ? { ORDERLINK_VAULT_KEY: r.envKey } : {}) }, null, 2) + '\n'
+      : `ORDERLINK_VAULT_KEY=${r.envKey}\n`;
+    if (!ctx.json) ctx.io.err('Set this in the environment of every orderlink run (it is shown once, and never stored by orderlink):');
+    try {
+      await ctx.io.deliver(payload);
+    } catch (err) {
+      const why = err instanceof OrderlinkError ? err.message : 'cannot write to standard output';
+      // With --json the error document goes to the same broken stdout: say it on stderr too.
+      if (ctx.json) ctx.io.err(`error: the new key could not be written to standard output (${why}); nothing was changed`);
+      throw new OrderlinkError('KEY_NOT_DELIVERED', `the new key could not be delivered (${why}); nothing was changed: the vault still opens with its ${from} key`, {
+        hint: 'Run again with standard output going to a terminal, or to a file on a disk with room (e.g. `orderlink vault migrate --to env > key.txt`, then move the key into your secrets and delete the file).',
+      });
+    }
+    delivered = true;
+  };
+  try {
+    await vault.migrate(opts.to, { ...(passphrase === undefined ? {} : { passphrase }), beforeSwitch: deliver });
+  } catch (err) {
+    if (delivered) ctx.io.err(`${ctx.io.errColor.red('✗')} the key printed above was NOT applied: discard it; the vault still opens with its ${from} key.`);
+    throw err;
+  }
+  auditAfter(ctx, 'vault.migrate', { from, to: opts.to });
   if (ctx.json) {
-    printJson(ctx.io, { migrated: true, from, to: opts.to, ...(result?.envKey ? { ORDERLINK_VAULT_KEY: result.envKey } : {}) });
+    if (!delivered) printJson(ctx.io, { migrated: true, from, to: opts.to });
     return 0;
   }
   ctx.io.err(`${ctx.io.errColor.green('✓')} the vault key moved from ${from} to ${opts.to}`);
-  if (result?.envKey) {
-    ctx.io.err('Set this in the environment of every orderlink run (it is shown once, and never stored by orderlink):');
-    ctx.io.out(`ORDERLINK_VAULT_KEY=${result.envKey}`);
+  return 0;
+}
+
+/** `vault recreate --yes`: the explicit way to start over when vault.bin is lost and no backup exists. */
+export async function runVaultRecreate(ctx: Context, o: { yes: boolean }): Promise<number> {
+  if (ctx.hasVault()) throw new OrderlinkError('VAULT_EXISTS', `there is a vault at ${ctx.paths.vault}; nothing to recreate`, { hint: 'To change its key use `orderlink vault rotate` or `orderlink vault migrate`.' });
+  if (!o.yes) throw usageError('CONFIRM_REQUIRED', 'vault recreate starts an empty vault: the tokens in the lost one are not coming back', 'Restore vault.bin from a backup if you have one (docs/backup.md); otherwise run again with --yes.');
+  const { openVault } = await import('../vault/index.js');
+  const store = ctx.store();
+  const vault = await openVault({ path: ctx.paths.vault, profile: ctx.profile, env: ctx.env, generation: store.vaultGeneration(), allowRecreate: true });
+  const s = vault.status();
+  const lost = store.connections.list().filter((c) => c.tokenRef && c.status !== 'revoked');
+  for (const c of lost) store.connections.update(c.id, { status: 'reauth_required', lastError: 'the vault was recreated; link again' });
+  auditAfter(ctx, 'vault.recreate', { key_source: s.keySource, generation: s.generation, connections: lost.length });
+  if (ctx.json) printJson(ctx.io, { recreated: true, key_source: s.keySource, reauth_required: lost.map((c) => c.id) });
+  else {
+    ctx.io.err(`${ctx.io.errColor.green('✓')} a new, empty vault (${s.keySource}) is at ${s.path}`);
+    for (const c of lost) ctx.io.err(`  re-link: orderlink link --reconnect ${c.id}`);
   }
   return 0;
 }

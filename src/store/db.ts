@@ -4,8 +4,9 @@
  * its own transaction and recorded in `schema_migrations` and `PRAGMA user_version`.
  */
 import Database from 'better-sqlite3';
-import { closeSync, constants, lstatSync, openSync } from 'node:fs';
-import { OrderlinkError } from '../errors.js';
+import { closeSync, constants, existsSync, lstatSync, openSync, readSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { DB_DAMAGED_HINT, OrderlinkError, mapError } from '../errors.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
 
 export type DB = Database.Database;
@@ -17,20 +18,58 @@ export interface OpenOptions {
   migrations?: readonly Migration[];
 }
 
+const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
+
+export const damaged = (path: string, what: string): OrderlinkError =>
+  new OrderlinkError('DB_DAMAGED', `the database ${path} ${what}; orderlink did not change it`, { kind: 'integrity', hint: DB_DAMAGED_HINT });
+
+/**
+ * Create the file 0600 if there is none. An existing file must be a regular file holding a SQLite
+ * header, or be empty in a profile that never had a vault (a crash right after this function
+ * created it): SQLite would happily turn an emptied or overwritten database into a new, empty one
+ * (the audit trail restarting at row 0), so anything else is refused, untouched.
+ */
 function createPrivateFile(path: string): void {
+  let st;
   try {
-    const st = lstatSync(path);
-    if (st.isSymbolicLink() || !st.isFile()) {
-      throw new OrderlinkError('UNSAFE_PATH', `${path} is not a regular file`, {
-        hint: 'Remove it or point --home somewhere else (symlinks are refused).',
-      });
-    }
-    return;
+    st = lstatSync(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    const fd = openSync(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | (constants.O_NOFOLLOW ?? 0), 0o600);
+    closeSync(fd);
+    return;
   }
-  const fd = openSync(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | (constants.O_NOFOLLOW ?? 0), 0o600);
-  closeSync(fd);
+  if (st.isSymbolicLink() || !st.isFile()) {
+    throw new OrderlinkError('UNSAFE_PATH', `${path} is not a regular file`, {
+      hint: 'Remove it or point --home somewhere else (symlinks are refused).',
+    });
+  }
+  if (st.size === 0) {
+    if (existsSync(join(dirname(path), 'vault.bin')) || existsSync(`${path}-wal`)) throw damaged(path, 'is empty (zero bytes) although this profile has been used');
+    return;
+  }
+  const head = Buffer.alloc(100);
+  const fd = openSync(path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
+  let n: number;
+  try {
+    n = readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (n < 100 || !head.subarray(0, SQLITE_MAGIC.length).equals(SQLITE_MAGIC)) throw damaged(path, 'is not a SQLite database (damaged, truncated or overwritten)');
+  // The header's page count is valid when its "version-valid-for" matches the change counter
+  // (SQLite file format 1.3.8); a file shorter than that was truncated.
+  const pageSize = head.readUInt16BE(16) === 1 ? 65536 : head.readUInt16BE(16);
+  const pages = head.readUInt32BE(28);
+  if (head.readUInt32BE(92) === head.readUInt32BE(24) && pages > 0 && st.size < pages * pageSize) throw damaged(path, `is truncated (${st.size} bytes of ${pages * pageSize})`);
+}
+
+/** SQLite's own verdicts on open (NOTADB, CORRUPT, BUSY, FULL) as OrderlinkErrors with the path. */
+function opening(path: string, db: DB | undefined, err: unknown): unknown {
+  if (db?.open) db.close();
+  const m = mapError(err);
+  if (m.code === 'DB_DAMAGED') return damaged(path, 'is damaged (SQLite reports it as corrupt or not a database)');
+  return err;
 }
 
 export function openDatabase(path: string, opts: OpenOptions = {}): DB {
@@ -44,7 +83,20 @@ export function openDatabase(path: string, opts: OpenOptions = {}): DB {
       cause: err,
     });
   }
-  db.pragma('busy_timeout = 5000');
+  try {
+    // Another program holding the file locked (a SQLite browser) is waited for this long, then
+    // reported as busy (exit 7) by errors.ts.
+    db.pragma('busy_timeout = 5000');
+    // Reads page 1: a garbage or truncated header fails here (SQLITE_NOTADB), before any write.
+    db.prepare('SELECT count(*) FROM sqlite_schema').get();
+    configure(db, opts);
+  } catch (err) {
+    throw opening(path, db, err);
+  }
+  return db;
+}
+
+function configure(db: DB, opts: OpenOptions): void {
   if (!opts.readonly) {
     db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode is durable across application crashes (kill -9); a power loss can lose
@@ -57,7 +109,6 @@ export function openDatabase(path: string, opts: OpenOptions = {}): DB {
   }
   db.pragma('foreign_keys = ON');
   if (!opts.readonly && opts.migrate !== false) migrate(db, opts.migrations ?? MIGRATIONS);
-  return db;
 }
 
 export function schemaVersion(db: DB): number {

@@ -55,6 +55,12 @@ export interface IO {
    * exits 0, as Unix tools do. Any other write failure (a full disk) rejects.
    */
   write(chunk: string): Promise<boolean>;
+  /**
+   * Write to stdout and resolve only once the stream has accepted the bytes (its write callback
+   * succeeded); reject with OUTPUT_FAILED on any failure, a broken pipe (EPIPE) and a full disk
+   * (ENOSPC) included. For output that must not be lost, such as a new vault key.
+   */
+  deliver(chunk: string): Promise<void>;
   /** True once stdout's reader has gone away (EPIPE); further output is dropped silently. */
   readonly stdoutClosed: boolean;
   /** Write a line of diagnostics to stderr. */
@@ -123,6 +129,30 @@ export function createIO(opts: IOOptions): IO {
       }
       if (isStream(opts.stdout) && opts.stdout.destroyed) out.closed = true;
       return !out.closed;
+    },
+    deliver(chunk) {
+      const failed = (why: string) =>
+        new OrderlinkError('OUTPUT_FAILED', `cannot write to standard output (${why})`, {
+          hint: 'Check where the output goes (a full disk, a closed pipe or terminal) and run the command again.',
+        });
+      if (out.closed || (isStream(opts.stdout) && opts.stdout.destroyed)) return Promise.reject(failed(out.failure ?? 'EPIPE'));
+      if (!isStream(opts.stdout)) {
+        opts.stdout.write(chunk);
+        return Promise.resolve();
+      }
+      const stream = opts.stdout as StreamSink & { write(chunk: string, cb: (err?: Error | null) => void): unknown };
+      return new Promise<void>((resolve, reject) => {
+        try {
+          stream.write(chunk, (e) => {
+            if (!e) return resolve();
+            const code = (e as { code?: unknown }).code;
+            reject(failed(typeof code === 'string' ? code : 'write error'));
+          });
+        } catch (e) {
+          const code = (e as { code?: unknown } | null)?.code;
+          reject(failed(typeof code === 'string' ? code : 'write error'));
+        }
+      });
     },
     readStdin: opts.readStdin ?? (async () => ''),
   };

@@ -4,7 +4,9 @@
  * are failures with the stable error code as their type. Every string is provider- or
  * user-derived text, so all of it is XML-escaped; no token ever reaches a ConnectionResult.
  */
-import { renameSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, lstatSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
 import type { ConnectionResult } from '../sync/index.js';
 
 const xml = (s: string): string =>
@@ -45,9 +47,33 @@ export function junitReport(results: readonly ConnectionResult[], o: { runId: st
   ].join('\n');
 }
 
-/** Written whole or not at all: a temp file beside the target, then a rename. */
+/**
+ * Written whole or not at all: a temp file beside the target with an unpredictable name, created
+ * exclusively without following links (O_EXCL|O_NOFOLLOW, 0600: SECURITY.md rule 32), then a
+ * rename. rename() replaces a symlink at `path` itself, never the file it points to.
+ */
 export function writeJunit(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode: 0o644 });
-  renameSync(tmp, path);
+  try {
+    if (lstatSync(path).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(8).toString('hex')}.tmp`);
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
+  try {
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (err) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* renamed or gone */
+    }
+    throw err;
+  }
 }

@@ -24,6 +24,7 @@ import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { OrderlinkError } from '../errors.js';
+import { createLockFile } from '../locks.js';
 import { NONCE_BYTES, RECORD_OVERHEAD, TAG_BYTES, equalBytes, hmac, sha256, tampered } from './crypto.js';
 import { SourceSchema } from './keysources.js';
 
@@ -263,7 +264,7 @@ export function removeStaleTemps(path: string): number {
  */
 export function withWriteLock<T>(path: string, fn: () => T): T {
   const lockPath = `${path}.lock`;
-  closeSync(openSync(lockPath, constants.O_WRONLY | constants.O_CREAT | NOFOLLOW, 0o600));
+  createLockFile(lockPath);
   const db = new Database(lockPath);
   try {
     db.pragma('busy_timeout = 10000');

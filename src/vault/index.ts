@@ -11,7 +11,7 @@
  * re-read the file when its identity changes, and writes re-read it under the write lock, so no
  * process overwrites a token another one just stored (rule 16's write-ahead depends on it).
  */
-import { chmodSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, openSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { OrderlinkError } from '../errors.js';
 import { openRecord, randomKey, tampered, recordAad, sealRecord, subkeys, unwrapKey, wrapAad, wrapKey, type Subkeys } from './crypto.js';
@@ -19,6 +19,7 @@ import { encodeFile, fileSignature, isValidRef, parseFile, readVaultFile, remove
 import { realKeychain } from './keychain.js';
 import { ENV_KEY, KEYCHAIN_TIMEOUT_MS, canonicalSource, wrongKey, chooseNewSource, createKeychainSource, forgetKeychainKey, prepareTarget, unlockSource, type PreparedSource, type SourceContext, type SourceDescriptor } from './keysources.js';
 import type { GenerationMirror, KeySourceKind, MigrateResult, OpenVaultOptions, Vault, VaultStatus } from './types.js';
+import { checkGeneration, getMirror, missingFile, setMirror } from './generation.js';
 
 export * from './types.js';
 export { realKeychain } from './keychain.js';
@@ -32,13 +33,6 @@ interface State {
   vaultId: Buffer;
   keys: Subkeys;
   signature: string;
-}
-
-function rollback(found: number, expected: number): OrderlinkError {
-  return new OrderlinkError('VAULT_ROLLBACK', `the vault file is older than the last one written (generation ${found}, expected at least ${expected})`, {
-    kind: 'integrity',
-    hint: 'vault.bin was replaced by an older copy, whose tokens may since have been rotated or revoked. If you restored a backup on purpose, restore orderlink.db from the same backup; otherwise move vault.bin aside and re-link.',
-  });
 }
 
 const keyChanged = () =>
@@ -125,10 +119,21 @@ class FileVault implements Vault {
     await this.switchTo(next);
   }
 
-  async migrate(to: KeySourceKind, opts: { passphrase?: string }): Promise<MigrateResult> {
+  async migrate(to: KeySourceKind, opts: { passphrase?: string; beforeSwitch?: (r: MigrateResult) => Promise<void> }): Promise<MigrateResult> {
     const next = await prepareTarget(this.sctx, to, opts.passphrase);
+    const result: MigrateResult = next.envKey ? { envKey: next.envKey } : {};
+    // The new key must be safely out (printed, confirmed) before anything is sealed under it.
+    if (opts.beforeSwitch) {
+      try {
+        await opts.beforeSwitch(result);
+      } catch (err) {
+        await forgetKeychainKey(this.sctx, next.source);
+        next.kek.fill(0);
+        throw err;
+      }
+    }
     await this.switchTo(next);
-    return next.envKey ? { envKey: next.envKey } : {};
+    return result;
   }
 
   private async switchTo(next: PreparedSource): Promise<void> {
@@ -148,7 +153,7 @@ class FileVault implements Vault {
 
   /** A fresh data key wrapped under `next`, every record re-sealed, one atomic write. Returns the source it replaced. */
   private rekey(next: PreparedSource): SourceDescriptor {
-    return withWriteLock(this.path, () => {
+    return this.underLock(() => {
       this.refresh();
       removeStaleTemps(this.path);
       const old = this.state;
@@ -174,9 +179,23 @@ class FileVault implements Vault {
     });
   }
 
+  /** True while this process holds the write lock (refresh() must not take it again). */
+  private holdingLock = false;
+
+  private underLock<T>(fn: () => T): T {
+    return withWriteLock(this.path, () => {
+      this.holdingLock = true;
+      try {
+        return fn();
+      } finally {
+        this.holdingLock = false;
+      }
+    });
+  }
+
   /** Re-read under the lock, apply `change`, write if it changed anything. */
   private write(change: (blobs: Blobs, generation: number, s: State) => boolean): boolean {
-    return withWriteLock(this.path, () => {
+    return this.underLock(() => {
       this.refresh();
       removeStaleTemps(this.path);
       const s = this.state;
@@ -198,12 +217,28 @@ class FileVault implements Vault {
     setMirror(this.mirror, header.generation, this.extraWarnings);
   }
 
-  /** Pick up another process's write; verify it exactly as on open. */
+  /**
+   * Pick up another process's write; verify it exactly as on open. The file is read before the
+   * generation mark, without the lock, so a writer may land between the two (file N read, then
+   * file N+1 and mark N+1 written): a low generation is only a rollback if it is still low when
+   * file and mark are read again under the write lock, where every writer leaves them consistent.
+   */
   private refresh(): void {
     const sig = fileSignature(this.path);
     if (sig === this.state.signature) return;
+    try {
+      this.adopt(false);
+    } catch (err) {
+      if (!(err instanceof OrderlinkError) || err.code !== 'VAULT_ROLLBACK') throw err;
+      if (this.holdingLock) this.adopt(true);
+      else withWriteLock(this.path, () => this.adopt(true));
+    }
+  }
+
+  private adopt(locked: boolean): void {
     const read = readVaultFile(this.path);
-    if (!read) throw new OrderlinkError('VAULT_GONE', `the vault file ${this.path} disappeared while orderlink was running`, { kind: 'integrity' });
+    if (!read) throw missingFile(this.path, Math.max(this.seen, getMirror(this.mirror, this.extraWarnings)));
+    if (locked && read.signature === this.state.signature) return;
     const parsed = parseFile(read.bytes);
     if (canonicalSource(parsed.header.source) !== canonicalSource(this.src.source)) throw keyChanged();
     // Same outer key as ours, so a failed unwrap is a forged header, not a wrong key.
@@ -229,30 +264,6 @@ function authenticate(parsed: ReturnType<typeof parseFile>, read: ReadResult, sr
   return { header: h, blobs: parsed.blobs, vaultId, keys, signature: read.signature };
 }
 
-function checkGeneration(found: number, expected: number): void {
-  if (found < expected) throw rollback(found, expected);
-}
-
-function getMirror(m: GenerationMirror | undefined, warnings: string[]): number {
-  if (!m) return 0;
-  try {
-    const n = m.get();
-    return Number.isSafeInteger(n) && n > 0 ? n : 0;
-  } catch {
-    warnings.push('could not read the rollback high-water mark from the database');
-    return 0;
-  }
-}
-
-function setMirror(m: GenerationMirror | undefined, n: number, warnings: string[]): void {
-  try {
-    m?.set(n);
-  } catch {
-    // Safe direction: a stale mirror can only under-report. The file is already written.
-    warnings.push('could not record the vault generation in the database (rollback detection is weaker until the next write)');
-  }
-}
-
 /**
  * Open the vault at `path`, creating it (and its key) if there is none. An existing vault is
  * unlocked by the source its header names; a new one takes the first available source (see
@@ -269,25 +280,79 @@ export async function openVault(opts: OpenVaultOptions): Promise<Vault> {
     promptPassphrase: opts.promptPassphrase,
   };
   const read = readVaultFile(opts.path);
-  if (read) return openExisting(opts, sctx, read);
+  if (read) return openConsistent(opts, sctx, read);
+  refuseIfMissing(opts);
   const created = await createVault(opts, sctx);
   if (created) return created;
   // Another process created it while we were choosing a key: open theirs.
   const theirs = readVaultFile(opts.path);
   if (!theirs) throw new OrderlinkError('VAULT_GONE', `the vault file ${opts.path} appeared and disappeared while being created`, { kind: 'integrity' });
-  return openExisting(opts, sctx, theirs);
+  return openConsistent(opts, sctx, theirs);
 }
 
-async function openExisting(opts: OpenVaultOptions, sctx: SourceContext, read: ReadResult): Promise<Vault> {
+/**
+ * A vault file missing where the database says one was written (its generation mark is set) is
+ * never silently replaced: the tokens of every linked connection were in it, and a new empty
+ * vault would turn them all `reauth_required` and make restoring the original look like a
+ * rollback. `vault recreate` is the explicit way to start again.
+ */
+function refuseIfMissing(opts: OpenVaultOptions): void {
+  if (opts.allowRecreate || !opts.generation) return;
+  const mark = opts.generation.get();
+  if (Number.isSafeInteger(mark) && mark > 0) throw missingFile(opts.path, mark);
+}
+
+/**
+ * Open an existing vault with a consistent view of file and generation mark. A writer in another
+ * process (an honest `vault rotate`) may replace the file between our read and the key lookup or
+ * the mark check: a failure is only reported if the file did not change meanwhile, and a
+ * rollback only if it is confirmed under the write lock (where writers leave file ≥ mark).
+ */
+async function openConsistent(opts: OpenVaultOptions, sctx: SourceContext, first: ReadResult): Promise<Vault> {
+  let read = first;
+  let underLock = false;
+  const sources = new Map<string, PreparedSource>();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await openExisting(opts, sctx, read, underLock, sources);
+    } catch (err) {
+      if (!(err instanceof OrderlinkError)) throw err;
+      if (attempt >= 5) throw err.code === 'VAULT_CHANGED' ? keyChanged() : err;
+      const next = readVaultFile(opts.path);
+      if (!next) throw missingFile(opts.path, getMirror(opts.generation, []));
+      const changed = next.signature !== read.signature;
+      if (err.code === 'VAULT_ROLLBACK') {
+        // Confirmed under the lock on an unchanged file: a real rollback.
+        if (underLock && !changed) throw err;
+        underLock = true;
+      } else if (!changed && err.code !== 'VAULT_CHANGED') throw err;
+      read = next;
+    }
+  }
+}
+
+async function openExisting(opts: OpenVaultOptions, sctx: SourceContext, read: ReadResult, underLock: boolean, sources: Map<string, PreparedSource>): Promise<Vault> {
   const parsed = parseFile(read.bytes);
-  const src = await unlockSource(sctx, parsed.header.source);
+  const id = canonicalSource(parsed.header.source);
+  const src = sources.get(id) ?? (await unlockSource(sctx, parsed.header.source));
+  sources.set(id, src);
   const warnings: string[] = [];
   const state = authenticate(parsed, read, src, () => wrongKey(parsed.header.source.kind));
-  const mirrored = getMirror(opts.generation, warnings);
+  const mark = () => {
+    if (fileSignature(opts.path) !== read.signature) throw new OrderlinkError('VAULT_CHANGED', 'the vault file changed while it was being opened', { kind: 'vault_locked' });
+    return getMirror(opts.generation, warnings);
+  };
+  const mirrored = underLock ? withWriteLock(opts.path, mark) : getMirror(opts.generation, warnings);
   checkGeneration(state.header.generation, mirrored);
   if (state.header.generation > mirrored) setMirror(opts.generation, state.header.generation, warnings);
   if (process.platform !== 'win32' && read.mode !== 0o600) {
-    chmodSync(opts.path, 0o600);
+    // Through a descriptor opened without following links: never chmod a planted link's target.
+    const fd = openSync(opts.path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
+    try {
+      fchmodSync(fd, 0o600);
+    } finally {
+      closeSync(fd);
+    }
     warnings.push(`vault.bin had mode ${read.mode.toString(8).padStart(4, '0')}; it is now 0600`);
     state.signature = fileSignature(opts.path) ?? state.signature;
   }

@@ -42,6 +42,8 @@ export interface OpenVaultOptions {
   generation?: GenerationMirror;
   /** Defaults to the real OS keychain (loaded only if this vault needs it). */
   keychain?: KeychainBackend;
+  /** Create a new empty vault even though the generation mark says one existed (`vault recreate`). */
+  allowRecreate?: boolean;
   /** Only given when a terminal can prompt; the vault never prompts by itself. */
   promptPassphrase?: (purpose: 'unlock' | 'create') => Promise<string>;
 }
@@ -75,8 +77,11 @@ export interface Vault {
   status(): VaultStatus;
   /** A new random data key; every secret re-sealed in one atomic write (keychain: a new outer key too). */
   rotate(): Promise<void>;
-  /** Move the outer key to another source (with a fresh data key). */
-  migrate(to: KeySourceKind, opts: { passphrase?: string }): Promise<MigrateResult | void>;
+  /**
+   * Move the outer key to another source (with a fresh data key). `beforeSwitch` gets the new key
+   * (env) before the vault is sealed under it; if it rejects, nothing changes.
+   */
+  migrate(to: KeySourceKind, opts: { passphrase?: string; beforeSwitch?: (r: MigrateResult) => Promise<void> }): Promise<MigrateResult | void>;
 }
 
 // ---------------------------------------------------------------------------------------------
