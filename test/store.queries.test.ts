@@ -160,7 +160,8 @@ describe('rollups equal the orders at every read', () => {
     const path = tmpFile();
     const v1 = openDatabase(path, { migrations: MIGRATIONS.filter((m) => m.version === 1) });
     const store1 = new Store(v1, 'default', path);
-    const c = store1.connections.insert({ connector: 'sandbox', retailer: '*', alias: 'a', providerType: 'direct', tokenRef: null, scopes: '', accountLabel: null, baseUrl: null });
+    // A connection as a version-1 orderlink wrote it (today's insert needs migration 3's columns).
+    const c = { id: Number(v1.prepare("INSERT INTO connections (profile, connector, retailer, alias, provider_type, status, connected_at) VALUES ('default', 'sandbox', '*', 'a', 'direct', 'active', '2026-05-01T00:00:00.000Z')").run().lastInsertRowid) };
     const r = rng(11);
     // Rows as a version-1 orderlink wrote them (today's writer needs migration 2's tables).
     const ins = v1.prepare(`INSERT INTO orders (connection_id, order_id, retailer, order_date, status, currency, subtotal, tax, shipping, discount, total, refunded, item_count, content_hash, first_seen_at, updated_at)

@@ -239,6 +239,12 @@ export interface Connector<Raw = unknown, Cursor = unknown> {
   checkpoint: Checkpoint;
   /** Where the API lives by default, and which environment variable overrides it. */
   baseUrl: { default: string | null; env: string };
+  /**
+   * How long a credential lives, as the provider documents it, for reauth forecasting
+   * (`connections`, `sync --due`): a refresh token that dies after `idleDays` without use, a grant
+   * or consent to renew every `maxDays` (Plaid consent, SP-API's yearly re-authorization).
+   */
+  credentialLifetime?: { idleDays?: number; maxDays?: number };
   /** Named environments and their API hosts (`--env sandbox`); the first is the default. */
   environments?: Record<string, string>;
   /** Docs page for users and connector authors (checked by the contract suite). */

@@ -96,6 +96,8 @@ export const sandbox = defineConnector<SandboxRecord, SandboxCursor>({
     rateLimit: null,
   },
   checkpoint: 'page',
+  // The sandbox's refresh tokens live 30 days (src/sandbox/auth.ts); each sync rotates them.
+  credentialLifetime: { idleDays: 30 },
   baseUrl: { default: null, env: 'ORDERLINK_SANDBOX_URL' },
   docs: 'docs/sandbox.md',
   rawSchema: sandboxRecord,
