@@ -7,13 +7,30 @@
  *   runs (`--version`, `completion bash`). It compiles better-sqlite3 (about a minute): set
  *   ORDERLINK_SKIP_PACK_TEST=1 to skip it, and it says so.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { childEnv, runCli } from './helpers/cli.js';
 import { tempHome, testContext } from './helpers/context.js';
+
+/** A child process, awaited without blocking the test worker (vitest needs its event loop). */
+function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: opts.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 600_000);
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; scripts: Record<string, string>; files: string[] };
@@ -119,13 +136,14 @@ describe('H49 — the packed tarball installs without warnings and runs', () => 
 
   it.skipIf(Boolean(skip))(
     'npm install -g --prefix TMP ./orderlink-VERSION.tgz; TMP/bin/orderlink --version and completion bash',
-    () => {
+    async () => {
       const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
       const env = { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
       // dist/ is already built (npm test builds first): --ignore-scripts keeps the pack from
       // rebuilding it under the feet of the tests running in parallel. prepack is checked above.
-      const packed = execFileSync(npm, ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: ROOT, env, encoding: 'utf8' });
-      const info = JSON.parse(packed) as Array<{ filename: string; files: Array<{ path: string }> }>;
+      const packed = await run(npm, ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: ROOT, env });
+      expect(packed.status, packed.stderr).toBe(0);
+      const info = JSON.parse(packed.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
       const paths = info[0]!.files.map((f) => f.path);
       expect(paths).toEqual(expect.arrayContaining(['bin/orderlink', 'dist/cli.js', 'dist/commands/completion.js', 'README.md']));
       expect(paths.filter((p) => /^(src|test)\/|tsbuildinfo|node_modules/.test(p))).toEqual([]);
@@ -133,17 +151,17 @@ describe('H49 — the packed tarball installs without warnings and runs', () => 
       const prefix = join(dir, 'prefix');
       // npm 11 asks before running a dependency's install script: allow better-sqlite3's (it
       // compiles the SQLite binding), where this npm knows the setting.
-      const knowsAllowScripts = execFileSync(npm, ['config', 'get', 'allow-scripts'], { env, encoding: 'utf8' }).trim() !== 'undefined';
-      const install = spawnSync(npm, ['install', '-g', '--prefix', prefix, ...(knowsAllowScripts ? ['--allow-scripts=better-sqlite3'] : []), tgz], { env, encoding: 'utf8', timeout: 600_000 });
+      const knowsAllowScripts = (await run(npm, ['config', 'get', 'allow-scripts'], { env })).stdout.trim() !== 'undefined';
+      const install = await run(npm, ['install', '-g', '--prefix', prefix, ...(knowsAllowScripts ? ['--allow-scripts=better-sqlite3'] : []), tgz], { env });
       expect(install.status, install.stderr).toBe(0);
       expect(`${install.stdout}\n${install.stderr}`.split('\n').filter((l) => /\bwarn/i.test(l))).toEqual([]);
       const bin = join(prefix, process.platform === 'win32' ? 'orderlink.cmd' : join('bin', 'orderlink'));
-      expect(statSync(bin).isFile() || existsSync(bin)).toBe(true);
+      expect(existsSync(bin)).toBe(true);
       const isolated = { PATH: process.env.PATH, HOME: dir, NO_COLOR: '1' };
-      expect(execFileSync(bin, ['--version'], { env: isolated, encoding: 'utf8' }).trim()).toBe(PKG.version);
-      expect(execFileSync(bin, ['completion', 'bash'], { env: isolated, encoding: 'utf8' })).toMatch(/complete -F _orderlink orderlink/);
+      expect((await run(bin, ['--version'], { env: isolated })).stdout.trim()).toBe(PKG.version);
+      expect((await run(bin, ['completion', 'bash'], { env: isolated })).stdout).toMatch(/complete -F _orderlink orderlink/);
       // The installed copy opens a real database (the compiled binding works).
-      const orders = spawnSync(bin, ['--home', join(dir, 'installed-home'), 'orders', '--json'], { env: isolated, encoding: 'utf8' });
+      const orders = await run(bin, ['--home', join(dir, 'installed-home'), 'orders', '--json'], { env: isolated });
       expect(orders.status, orders.stderr).toBe(0);
       expect(JSON.parse(orders.stdout)).toEqual([]);
     },
