@@ -15,8 +15,8 @@
 import type { Statement } from 'better-sqlite3';
 import type { DB } from './db.js';
 import { amount4dp } from './migrations.js';
-import { addMinor, minorSum, type MinorSum } from '../connectors/money.js';
-import { byTotalDesc, isOverflow, LINE_AMOUNT, marks, Rollups, rollupable, splitSum, statRows, type RollupKind } from './rollups.js';
+import { addMinor, type MinorSum } from '../connectors/money.js';
+import { byTotalDesc, categoryStatsExact, isOverflow, LINE_AMOUNT, marks, Rollups, rollupable, splitSum, statRows, type RollupKind } from './rollups.js';
 
 export { rollupRanges, type RollupRanges } from './rollups.js';
 
@@ -386,7 +386,7 @@ export class OrderQueries {
         ).sort(byTotalDesc);
       } catch (err) {
         if (!isOverflow(err)) throw err;
-        return this.categoryStatsExact(from, catArgs);
+        return categoryStatsExact(this.db, from, catArgs);
       }
     }
     const key = by === 'month' ? 'substr(o.order_date, 1, 7)' : 'o.retailer';
@@ -395,24 +395,6 @@ export class OrderQueries {
       args,
     );
     return by === 'month' ? rows : rows.sort(byTotalDesc);
-  }
-
-  /**
-   * Category totals when some line amount (unit price × quantity) does not fit 64 bits: every
-   * line is read and multiplied exactly as a bigint. Slow, and only for data from before amounts
-   * were bounded at the door (MAX_MINOR_UNITS): the answer is right rather than an error.
-   */
-  private categoryStatsExact(from: string, args: unknown[]): StatRow[] {
-    const lines = this.db.prepare(`SELECT coalesce(i.category, '') AS key, o.currency, o.id, i.unit_price AS u, i.quantity AS q ${from}`).safeIntegers(true).iterate(...args) as IterableIterator<{ key: string; currency: string; id: bigint; u: bigint; q: bigint }>;
-    const groups = new Map<string, { row: StatRow; ids: Set<bigint>; sum: bigint }>();
-    for (const l of lines) {
-      const k = `${l.currency}\u0000${l.key}`;
-      let g = groups.get(k);
-      if (!g) groups.set(k, (g = { row: { key: l.key, currency: l.currency, orders: 0, total: 0, refunded: 0 }, ids: new Set(), sum: 0n }));
-      g.ids.add(l.id);
-      g.sum += l.u * l.q;
-    }
-    return [...groups.values()].map((g) => ({ ...g.row, orders: g.ids.size, total: minorSum(g.sum) })).sort(byTotalDesc);
   }
 
   /** How many (connection, month) slices the next read of these rollups will rebuild. */

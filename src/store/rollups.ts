@@ -61,6 +61,25 @@ export function statRows(stmt: Statement, args: unknown[]): StatRow[] {
 /** Largest total first, then by key: the order of retailer and category groups. */
 export const byTotalDesc = (a: StatRow, b: StatRow): number => compareMinor(b.total, a.total) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
+/**
+ * Category totals when some line amount (unit price × quantity) does not fit 64 bits: every
+ * line is read and multiplied exactly as a bigint. Slow, and only for data from before amounts
+ * were bounded at the door (MAX_MINOR_UNITS): the answer is right rather than an error.
+ * `from` is the FROM … WHERE … of the category query (orders o JOIN order_items i).
+ */
+export function categoryStatsExact(db: DB, from: string, args: unknown[]): StatRow[] {
+  const lines = db.prepare(`SELECT coalesce(i.category, '') AS key, o.currency, o.id, i.unit_price AS u, i.quantity AS q ${from}`).safeIntegers(true).iterate(...args) as IterableIterator<{ key: string; currency: string; id: bigint; u: bigint; q: bigint }>;
+  const groups = new Map<string, { row: StatRow; ids: Set<bigint>; sum: bigint }>();
+  for (const l of lines) {
+    const k = `${l.currency}\u0000${l.key}`;
+    let g = groups.get(k);
+    if (!g) groups.set(k, (g = { row: { key: l.key, currency: l.currency, orders: 0, total: 0, refunded: 0 }, ids: new Set(), sum: 0n }));
+    g.ids.add(l.id);
+    g.sum += l.u * l.q;
+  }
+  return [...groups.values()].map((g) => ({ ...g.row, orders: g.ids.size, total: minorSum(g.sum) })).sort(byTotalDesc);
+}
+
 /** Filters the rollup tables can answer: nothing that needs an order's items, amount or text. */
 export function rollupable(f: OrderFilter, allowCategory: boolean): boolean {
   return !f.includeDeleted && f.min === undefined && f.max === undefined && f.search === undefined && (allowCategory || f.category === undefined);
