@@ -43,6 +43,7 @@ export const MANIFEST: readonly ManifestEntry[] = [
   { name: 'vault', summary: 'Vault status, key rotation and key-source migration', load: () => import('./commands/vault.js') },
   { name: 'sandbox', summary: 'Run the built-in sandbox provider (OAuth server + orders API)', load: () => import('./commands/sandbox.js') },
   { name: 'demo', summary: 'See orderlink work end to end against the sandbox in a temporary home', load: () => import('./commands/demo.js') },
+  { name: 'completion', summary: 'Print a shell completion script: bash, zsh or fish', load: () => import('./commands/completion.js') },
 ];
 
 export interface MainOptions {

@@ -8,6 +8,7 @@ import type { IO } from './ui/io.js';
 import { ensureProfileDirs, profilePaths, type ProfilePaths } from './paths.js';
 import { Store } from './store/index.js';
 import { existsSync } from 'node:fs';
+import { OrderlinkError } from './errors.js';
 import type { Vault, KeychainBackend } from './vault/index.js';
 
 export interface GlobalOptions {
@@ -86,16 +87,20 @@ export function createContext(io: IO, opts: GlobalOptions, overrides: ContextOve
     now,
     store() {
       if (!store) {
-        ensureProfileDirs(paths);
+        prepareHome(paths);
         // better-sqlite3 loads its native addon on first use, so importing the store is cheap.
-        store = Store.open(paths.db, opts.profile);
+        try {
+          store = Store.open(paths.db, opts.profile);
+        } catch (err) {
+          throw homeError(err, paths) ?? err;
+        }
       }
       return store;
     },
     vault() {
       if (!vault) {
         vault = (async () => {
-          ensureProfileDirs(paths);
+          prepareHome(paths);
           const { openVault } = await import('./vault/index.js');
           const s = ctx.store();
           return openVault({
@@ -120,12 +125,13 @@ export function createContext(io: IO, opts: GlobalOptions, overrides: ContextOve
     fetch: overrides.fetch ?? undiciFetch,
     async openBrowser(url: string) {
       if (overrides.openBrowser) return overrides.openBrowser(url);
-      const { default: open } = await import('open');
-      // One argument, never through a shell (SECURITY.md rule 7); the caller vetted the URL.
-      await open(url, { wait: false });
+      const { launchBrowser } = await import('./demo/launch.js');
+      // One argument, never through a shell (SECURITY.md rule 7), in a scrubbed environment
+      // (rule 31: no vault key, passphrase or token reaches the browser); the caller vetted the URL.
+      await launchBrowser(url, env, (m) => ctx.trace(m));
     },
     prompter() {
-      return overrides.prompter ?? inquirerPrompter();
+      return overrides.prompter ?? inquirerPrompter(ctx.signal);
     },
     audit(action, connectionId, detail = {}) {
       ctx.store().audit.append(runId, action, connectionId, detail, now());
@@ -162,27 +168,91 @@ const undiciFetch: typeof globalThis.fetch = async (input, init) => {
   return (await fetch(input as Parameters<typeof fetch>[0], init as Parameters<typeof fetch>[1])) as unknown as Response;
 };
 
-function inquirerPrompter(): Prompter {
+/**
+ * Prompts in a terminal (@inquirer/prompts). Ctrl-C at any prompt (inquirer's ExitPromptError,
+ * or AbortPromptError when our SIGINT handler aborts `signal`) is an interruption: exit 130 with
+ * one short line, never an internal error. Exported with injectable streams for the tests.
+ */
+export function inquirerPrompter(signal?: AbortSignal, streams: { input?: NodeJS.ReadableStream; output?: NodeJS.WritableStream } = {}): Prompter {
   const load = () => import('@inquirer/prompts');
+  const context = { ...(signal ? { signal } : {}), ...streams } as Parameters<typeof import('@inquirer/prompts').input>[1];
   return {
     async password(message) {
-      return (await load()).password({ message, mask: false });
+      return interruptible(async () => (await load()).password({ message, mask: false }, context));
     },
     async confirm(message, defaultValue = false) {
-      return (await load()).confirm({ message, default: defaultValue });
+      return interruptible(async () => (await load()).confirm({ message, default: defaultValue }, context));
     },
     async input(message) {
-      return (await load()).input({ message });
+      return interruptible(async () => (await load()).input({ message }, context));
     },
     async search(message, choices) {
       const { search } = await load();
-      return search({
-        message,
-        source: (term) => {
-          const t = (term ?? '').toLowerCase();
-          return choices.filter((c) => !t || c.name.toLowerCase().includes(t) || c.value.toLowerCase().includes(t));
-        },
-      });
+      return interruptible(() =>
+        search(
+          {
+            message,
+            source: (term) => {
+              const t = (term ?? '').toLowerCase();
+              return choices.filter((c) => !t || c.name.toLowerCase().includes(t) || c.value.toLowerCase().includes(t));
+            },
+          },
+          context,
+        ),
+      );
     },
   };
+}
+
+/** Map inquirer's "the person pressed Ctrl-C" errors to our interruption (exit 130). */
+export async function interruptible<T>(ask: () => Promise<T>): Promise<T> {
+  try {
+    return await ask();
+  } catch (err) {
+    const name = (err as { name?: unknown } | null)?.name;
+    if (name === 'ExitPromptError' || name === 'AbortPromptError' || name === 'CancelPromptError') {
+      throw new OrderlinkError('INTERRUPTED', 'interrupted', { kind: 'interrupted', cause: err });
+    }
+    throw err;
+  }
+}
+
+/** Create the profile's directories, with a clear error when --home cannot hold them. */
+function prepareHome(paths: ProfilePaths): void {
+  try {
+    ensureProfileDirs(paths);
+  } catch (err) {
+    throw homeError(err, paths) ?? err;
+  }
+}
+
+/**
+ * --home is a file, read-only, not ours, or on a full disk: a failure the person can fix (exit 1
+ * with what to do), not an internal error (70).
+ */
+export function homeError(err: unknown, paths: ProfilePaths): OrderlinkError | undefined {
+  if (err instanceof OrderlinkError) return undefined;
+  const code = String((err as { code?: unknown } | null)?.code ?? '');
+  const where = `the data directory ${paths.home}`;
+  const hint = 'Choose a directory you can write with --home DIR (or ORDERLINK_HOME), or fix its permissions.';
+  const fail = (what: string, h = hint) => new OrderlinkError('HOME_UNUSABLE', `${where} ${what}`, { hint: h, cause: err });
+  switch (code) {
+    case 'ENOTDIR':
+    case 'EEXIST':
+      return fail('is not a directory (a file is in the way)', 'Point --home (or ORDERLINK_HOME) at a directory, or move the file away.');
+    case 'EACCES':
+    case 'EPERM':
+    case 'SQLITE_CANTOPEN':
+    case 'SQLITE_PERM':
+      return fail('cannot be written by you (permission denied)');
+    case 'EROFS':
+    case 'SQLITE_READONLY':
+      return fail('is on a read-only file system');
+    case 'ENOSPC':
+    case 'EDQUOT':
+    case 'SQLITE_FULL':
+      return fail('is on a full disk', 'Free some space on that disk, or choose another directory with --home DIR.');
+    default:
+      return undefined;
+  }
 }

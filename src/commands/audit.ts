@@ -5,6 +5,7 @@ import type { Context } from '../context.js';
 import { OrderlinkError, usageError } from '../errors.js';
 import type { AuditEntry } from '../store/index.js';
 import { pickFormat, printJson, renderRows, type Column } from '../ui/render.js';
+import { truncateCells } from '../ui/safe-text.js';
 import { parseDateFlag } from './options.js';
 
 export interface AuditOptions {
@@ -82,9 +83,12 @@ export async function runAudit(ctx: Context, opts: AuditOptions): Promise<number
   return 0;
 }
 
+/** The detail column: sanitised first, then cut at a grapheme boundary (never inside a sequence). */
 function summarize(detail: Record<string, unknown>): string {
-  return Object.entries(detail)
-    .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
-    .join(' ')
-    .slice(0, 80);
+  return truncateCells(
+    Object.entries(detail)
+      .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+      .join(' '),
+    80,
+  );
 }

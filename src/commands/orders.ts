@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import type { App } from '../cli.js';
 import type { Context } from '../context.js';
-import { formatMinor, isCurrencyCode } from '../connectors/money.js';
+import { addMinor, formatMinor, isCurrencyCode, type MinorSum } from '../connectors/money.js';
 import { OrderlinkError, usageError } from '../errors.js';
 import { connectionHandle } from '../store/index.js';
 import type { OrderFilter, OrderRow, SortKey } from '../store/index.js';
@@ -15,6 +15,7 @@ import { monthRange, seriesByCurrency, shapeSeries, type StatGroup, type StatsBy
 import { renderChart } from '../ui/chart.js';
 import { listFooter, orderDetailRecord, orderTable, renderOrderDetail, streamOrders, type Handles } from '../ui/orders-view.js';
 import { printJson } from '../ui/render.js';
+import { tsvCell } from '../ui/safe-text.js';
 import { parseDateFlag, parsePositiveInt } from './options.js';
 
 const STATUSES = ['placed', 'shipped', 'delivered', 'cancelled', 'refunded', 'partially_refunded', 'returned', 'unknown'] as const;
@@ -270,12 +271,12 @@ function sortKey(by: (typeof SORTS)[number], reverse: boolean): SortKey {
 }
 
 function summarize(rows: readonly OrderRow[]) {
-  const m = new Map<string, { currency: string; orders: number; total: number; refunded: number }>();
+  const m = new Map<string, { currency: string; orders: number; total: MinorSum; refunded: MinorSum }>();
   for (const r of rows) {
     const t = m.get(r.currency) ?? { currency: r.currency, orders: 0, total: 0, refunded: 0 };
     t.orders++;
-    t.total += r.total;
-    t.refunded += r.refunded;
+    t.total = addMinor(t.total, r.total);
+    t.refunded = addMinor(t.refunded, r.refunded);
     m.set(r.currency, t);
   }
   const totals = [...m.values()].sort((a, b) => b.orders - a.orders || a.currency.localeCompare(b.currency));
@@ -372,7 +373,7 @@ export async function runOrdersStats(ctx: Context, o: OrdersStatsOptions): Promi
   }
   if (format === 'tsv') {
     for (const s of series) {
-      for (const g of s.groups) io.out([s.currency, label(g), g.orders, formatMinor(g.total, s.currency), formatMinor(g.refunded, s.currency)].join('\t'));
+      for (const g of s.groups) io.out([s.currency, label(g), g.orders, formatMinor(g.total, s.currency), formatMinor(g.refunded, s.currency)].map(tsvCell).join('\t'));
     }
     return 0;
   }
@@ -382,7 +383,11 @@ export async function runOrdersStats(ctx: Context, o: OrdersStatsOptions): Promi
   return 0;
 }
 
-/** An amount in --json: the decimal string and the integer in minor units, side by side. */
-function money<K extends string>(key: K, minor: number, currency: string): Record<K, string> & Record<`${K}_minor`, number> {
-  return { [key]: formatMinor(minor, currency), [`${key}_minor`]: minor } as Record<K, string> & Record<`${K}_minor`, number>;
+/**
+ * An amount in --json: the decimal string and the integer in minor units, side by side. A sum
+ * beyond 2^53 (possible only with bigint totals) is a bigint, which printJson writes as a string
+ * of digits: exact for every JSON reader, where a number would silently round.
+ */
+function money<K extends string>(key: K, minor: MinorSum, currency: string): Record<K, string> & Record<`${K}_minor`, MinorSum> {
+  return { [key]: formatMinor(minor, currency), [`${key}_minor`]: minor } as Record<K, string> & Record<`${K}_minor`, MinorSum>;
 }

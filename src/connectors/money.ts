@@ -24,6 +24,53 @@ export class MoneyError extends Error {
   override readonly name = 'MoneyError';
 }
 
+/**
+ * The largest amount, in minor units of any currency, that orderlink accepts from a provider:
+ * 10^15 (ten trillion dollars in cents, a quadrillion yen). Far above any real order, and low
+ * enough that the store's sums stay exact: one order total fits 2^53 (a JS number) with room to
+ * spare, 9,000+ orders at the bound still fit SQLite's 64-bit integers, and every sum the store
+ * computes is done in two exact halves (splitSum in src/store/rollups.ts), so no provider value
+ * can make `sync`, `orders` or `orders stats` fail. A record with an amount outside
+ * [-MAX_MINOR_UNITS, MAX_MINOR_UNITS] is an invalid record (skipped and named, run `partial`).
+ */
+export const MAX_MINOR_UNITS = 1_000_000_000_000_000;
+
+/** Whether `n` is an integer amount in minor units within ±MAX_MINOR_UNITS. */
+export function inMoneyRange(n: number): boolean {
+  return Number.isSafeInteger(n) && Math.abs(n) <= MAX_MINOR_UNITS;
+}
+
+/**
+ * A sum of amounts in minor units: a number while it is a safe integer (|x| <= 2^53 - 1), a
+ * bigint beyond, so totals of many large orders stay exact. Single amounts are always numbers.
+ */
+export type MinorSum = number | bigint;
+
+/** Normalise an exact bigint sum: a number when that is exact, else the bigint. */
+export function minorSum(b: bigint): MinorSum {
+  return b <= BigInt(Number.MAX_SAFE_INTEGER) && b >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b;
+}
+
+/** a + b, exactly (numbers while the result is safe, bigint beyond). */
+export function addMinor(a: MinorSum, b: MinorSum): MinorSum {
+  if (typeof a === 'number' && typeof b === 'number') {
+    const s = a + b;
+    if (Number.isSafeInteger(s)) return s;
+  }
+  return minorSum(BigInt(a) + BigInt(b));
+}
+
+/** unit price × quantity, exactly. */
+export function lineAmount(unitPrice: number, quantity: number): MinorSum {
+  const p = unitPrice * quantity;
+  return Number.isSafeInteger(p) ? p : minorSum(BigInt(unitPrice) * BigInt(quantity));
+}
+
+/** Compare two sums (for sorting and chart scales). */
+export function compareMinor(a: MinorSum, b: MinorSum): number {
+  return a === b ? 0 : a < b ? -1 : 1;
+}
+
 /** "12.34" USD → 1234; "1200" JPY → 1200; "12.345" KWD → 12345; "-4.37" → -437. */
 export function toMinorUnits(value: string | number, currency: string): number {
   const exp = currencyExponent(currency);
@@ -34,7 +81,9 @@ export function toMinorUnits(value: string | number, currency: string): number {
   const trimmed = frac.replace(/0+$/, '');
   if (trimmed.length > exp) throw new MoneyError(`"${text.slice(0, 32)}" has more decimals than ${currency} allows (${exp})`);
   const minor = Number(whole) * 10 ** exp + (exp ? Number(trimmed.padEnd(exp, '0')) : 0);
-  if (!Number.isSafeInteger(minor)) throw new MoneyError(`"${text.slice(0, 32)}" is out of range`);
+  if (!Number.isSafeInteger(minor) || minor > MAX_MINOR_UNITS) {
+    throw new MoneyError(`"${text.slice(0, 32)}" is out of range (at most ${formatMinor(MAX_MINOR_UNITS, currency)} ${currency.toUpperCase()})`);
+  }
   return sign === '-' ? -minor : minor;
 }
 
@@ -44,11 +93,11 @@ function numberToPlain(n: number): string {
   return Number(n.toPrecision(12)).toString();
 }
 
-/** 1234 USD → "12.34"; 1200 JPY → "1200"; 12345 KWD → "12.345". */
-export function formatMinor(minor: number, currency: string): string {
+/** 1234 USD → "12.34"; 1200 JPY → "1200"; 12345 KWD → "12.345" (exact for bigint sums too). */
+export function formatMinor(minor: MinorSum, currency: string): string {
   const exp = currencyExponent(currency);
   const neg = minor < 0;
-  const abs = Math.abs(minor);
+  const abs = neg ? -BigInt(minor) : BigInt(minor);
   if (exp === 0) return `${neg ? '-' : ''}${abs}`;
   const s = String(abs).padStart(exp + 1, '0');
   return `${neg ? '-' : ''}${s.slice(0, -exp)}.${s.slice(-exp)}`;
@@ -57,7 +106,7 @@ export function formatMinor(minor: number, currency: string): string {
 const SYMBOL: Record<string, string> = { USD: '$', EUR: '€', GBP: '£', JPY: '¥', CAD: 'CA$', AUD: 'A$' };
 
 /** For humans: "$12.34", "¥1,200", "KWD 12.345". */
-export function displayMoney(minor: number, currency: string): string {
+export function displayMoney(minor: MinorSum, currency: string): string {
   const plain = formatMinor(minor, currency);
   const neg = plain.startsWith('-');
   const [whole = '0', frac] = (neg ? plain.slice(1) : plain).split('.');

@@ -15,7 +15,8 @@
 import type { Statement } from 'better-sqlite3';
 import type { DB } from './db.js';
 import { amount4dp } from './migrations.js';
-import { marks, Rollups, rollupable, type RollupKind } from './rollups.js';
+import { addMinor, type MinorSum } from '../connectors/money.js';
+import { byTotalDesc, categoryStatsExact, isOverflow, LINE_AMOUNT, marks, Rollups, rollupable, splitSum, statRows, type RollupKind } from './rollups.js';
 
 export { rollupRanges, type RollupRanges } from './rollups.js';
 
@@ -69,21 +70,22 @@ export interface ItemRow {
   category: string | null;
 }
 
+/** Sums are exact: numbers while safe, bigints beyond 2^53 (MinorSum; see rollups.ts splitSum). */
 export interface StatRow {
   /** The month (YYYY-MM), retailer or category; '' for items without a category. */
   key: string;
   currency: string;
   orders: number;
-  total: number;
-  refunded: number;
+  total: MinorSum;
+  refunded: MinorSum;
 }
 
 /** Count and totals of one currency within a filtered set of orders. */
 export interface CurrencyTotal {
   currency: string;
   orders: number;
-  total: number;
-  refunded: number;
+  total: MinorSum;
+  refunded: MinorSum;
 }
 
 export interface OrderSummary {
@@ -323,8 +325,8 @@ export class OrderQueries {
       let t = map.get(r.currency);
       if (!t) map.set(r.currency, (t = { currency: r.currency, orders: 0, total: 0, refunded: 0 }));
       t.orders++;
-      t.total += r.total;
-      t.refunded += r.refunded;
+      t.total = addMinor(t.total, r.total);
+      t.refunded = addMinor(t.refunded, r.refunded);
     }
     return { orders: n, exact: true, totals: byOrders([...map.values()]) };
   }
@@ -360,24 +362,39 @@ export class OrderQueries {
    * quantity), because an order can span categories (it counts once in each).
    */
   stats(by: 'month' | 'retailer' | 'category', f: OrderFilter): StatRow[] {
-    if (rollupable(f, by === 'category') && this.refreshRollups(by === 'category' ? 'categories' : 'orders')) return this.rollups.query(by, f);
+    if (rollupable(f, by === 'category') && this.refreshRollups(by === 'category' ? 'categories' : 'orders')) {
+      try {
+        return this.rollups.query(by, f);
+      } catch (err) {
+        // A line amount beyond 64 bits in a partial day: the orders path below sums it exactly.
+        if (!isOverflow(err)) throw err;
+      }
+    }
     // Filters the rollups cannot answer (amounts, search, a category for month/retailer): read
-    // the orders. Correct but proportional to the matching orders.
+    // the orders. Correct but proportional to the matching orders. Sums are split (splitSum).
     const { sql, args } = this.where(f, budgetFor(undefined));
     if (by === 'category') {
-      return this.db
-        .prepare(
-          `SELECT coalesce(i.category, '') AS key, o.currency, count(DISTINCT o.id) AS orders, sum(i.unit_price * i.quantity) AS total, 0 AS refunded
-           FROM orders o JOIN order_items i ON i.order_ref = o.id ${sql}${f.category ? ' AND i.category = ? COLLATE NOCASE' : ''}
-           GROUP BY 1, 2 ORDER BY 4 DESC`,
-        )
-        .all(...args, ...(f.category ? [f.category] : [])) as StatRow[];
+      const catArgs = [...args, ...(f.category ? [f.category] : [])];
+      const from = `FROM orders o JOIN order_items i ON i.order_ref = o.id ${sql}${f.category ? ' AND i.category = ? COLLATE NOCASE' : ''}`;
+      try {
+        return statRows(
+          this.db.prepare(
+            `SELECT coalesce(i.category, '') AS key, o.currency, count(DISTINCT o.id) AS orders, ${splitSum(LINE_AMOUNT('i'), 'total')}, 0 AS refunded_hi, 0 AS refunded_lo
+             ${from} GROUP BY 1, 2`,
+          ),
+          catArgs,
+        ).sort(byTotalDesc);
+      } catch (err) {
+        if (!isOverflow(err)) throw err;
+        return categoryStatsExact(this.db, from, catArgs);
+      }
     }
     const key = by === 'month' ? 'substr(o.order_date, 1, 7)' : 'o.retailer';
-    const order = by === 'month' ? '1 ASC, 2' : '4 DESC';
-    return this.db
-      .prepare(`SELECT ${key} AS key, o.currency, count(*) AS orders, sum(o.total) AS total, sum(o.refunded) AS refunded FROM orders o ${sql} GROUP BY 1, 2 ORDER BY ${order}`)
-      .all(...args) as StatRow[];
+    const rows = statRows(
+      this.db.prepare(`SELECT ${key} AS key, o.currency, count(*) AS orders, ${splitSum('o.total', 'total')}, ${splitSum('o.refunded', 'refunded')} FROM orders o ${sql} GROUP BY 1, 2 ORDER BY 1, 2`),
+      args,
+    );
+    return by === 'month' ? rows : rows.sort(byTotalDesc);
   }
 
   /** How many (connection, month) slices the next read of these rollups will rebuild. */

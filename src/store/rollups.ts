@@ -7,6 +7,8 @@
  * Ranges are exact: whole months and days come from here, the partial days at the two ends of a
  * --since/--until range from the orders (`rollupRanges`).
  */
+import type { Statement } from 'better-sqlite3';
+import { compareMinor, minorSum } from '../connectors/money.js';
 import type { DB } from './db.js';
 import type { OrderFilter, StatRow } from './queries.js';
 
@@ -14,6 +16,69 @@ export type RollupKind = 'orders' | 'categories';
 
 /** Placeholders for a list of bound parameters: `?,?,?`. */
 export const marks = (n: number): string => Array.from({ length: n }, () => '?').join(',');
+
+/**
+ * Overflow-safe sums. SQLite's sum() fails with "integer overflow" past 2^63 and a product that
+ * overflows silently becomes a REAL, which a STRICT INTEGER column refuses: either used to brick
+ * the rollup refresh at the end of every sync, and `orders stats` with it. Every sum read into JS
+ * is therefore taken in two halves that cannot overflow — sum(x / 10^9) and sum(x % 10^9), each
+ * bounded by 10^10 per row for any 64-bit x, so exact for up to ~9×10^8 rows — and joined exactly
+ * as a bigint (`joinSum`). Amounts are bounded at the door (MAX_MINOR_UNITS in money.ts), so an
+ * order total is always a safe JS number; sums beyond 2^53 stay exact as bigints (MinorSum).
+ */
+const SPLIT = 1_000_000_000n;
+export const splitSum = (expr: string, as: string): string => `sum((${expr}) / ${SPLIT}) AS ${as}_hi, sum((${expr}) % ${SPLIT}) AS ${as}_lo`;
+/** The halves of one value, for a row that is summed later (rollup rows in a UNION). */
+export const splitValue = (expr: string, as: string): string => `(${expr}) / ${SPLIT} AS ${as}_hi, (${expr}) % ${SPLIT} AS ${as}_lo`;
+export const joinSum = (hi: unknown, lo: unknown) => minorSum(BigInt((hi as bigint | null) ?? 0n) * SPLIT + BigInt((lo as bigint | null) ?? 0n));
+
+/**
+ * unit_price × quantity, or an "integer overflow" error when the product does not fit 64 bits
+ * (abs() of the smallest integer is SQLite's documented overflow error), never a silent REAL.
+ * Callers catch it (isOverflow) and sum those lines exactly in JS instead.
+ */
+export const LINE_AMOUNT = (i: string) =>
+  `CASE WHEN abs(${i}.quantity) <= 1 OR abs(${i}.unit_price) <= 9223372036854775807 / abs(${i}.quantity) THEN ${i}.unit_price * ${i}.quantity ELSE abs(-9223372036854775807 - 1) END`;
+
+/** An error from SQLite arithmetic that cannot be held in its 64-bit integers. */
+export function isOverflow(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  return (typeof e?.message === 'string' && /integer overflow/i.test(e.message)) || e?.code === 'SQLITE_CONSTRAINT_DATATYPE' || e?.code === 'SQLITE_TOOBIG';
+}
+
+/** Run a grouped statement whose amounts were taken with splitSum, into StatRows. */
+export function statRows(stmt: Statement, args: unknown[]): StatRow[] {
+  const rows = stmt.safeIntegers(true).all(...args) as Array<Record<string, unknown>>;
+  return rows.map((r) => ({
+    key: String(r.key),
+    currency: String(r.currency),
+    orders: Number(r.orders),
+    total: joinSum(r.total_hi, r.total_lo),
+    refunded: joinSum(r.refunded_hi, r.refunded_lo),
+  }));
+}
+
+/** Largest total first, then by key: the order of retailer and category groups. */
+export const byTotalDesc = (a: StatRow, b: StatRow): number => compareMinor(b.total, a.total) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
+/**
+ * Category totals when some line amount (unit price × quantity) does not fit 64 bits: every
+ * line is read and multiplied exactly as a bigint. Slow, and only for data from before amounts
+ * were bounded at the door (MAX_MINOR_UNITS): the answer is right rather than an error.
+ * `from` is the FROM … WHERE … of the category query (orders o JOIN order_items i).
+ */
+export function categoryStatsExact(db: DB, from: string, args: unknown[]): StatRow[] {
+  const lines = db.prepare(`SELECT coalesce(i.category, '') AS key, o.currency, o.id, i.unit_price AS u, i.quantity AS q ${from}`).safeIntegers(true).iterate(...args) as IterableIterator<{ key: string; currency: string; id: bigint; u: bigint; q: bigint }>;
+  const groups = new Map<string, { row: StatRow; ids: Set<bigint>; sum: bigint }>();
+  for (const l of lines) {
+    const k = `${l.currency}\u0000${l.key}`;
+    let g = groups.get(k);
+    if (!g) groups.set(k, (g = { row: { key: l.key, currency: l.currency, orders: 0, total: 0, refunded: 0 }, ids: new Set(), sum: 0n }));
+    g.ids.add(l.id);
+    g.sum += l.u * l.q;
+  }
+  return [...groups.values()].map((g) => ({ ...g.row, orders: g.ids.size, total: minorSum(g.sum) })).sort(byTotalDesc);
+}
 
 /** Filters the rollup tables can answer: nothing that needs an order's items, amount or text. */
 export function rollupable(f: OrderFilter, allowCategory: boolean): boolean {
@@ -47,7 +112,7 @@ const SLICES = {
     rebuild: [
       `INSERT INTO order_category_rollup
         SELECT 'd', substr(o.order_date, 1, 10), o.connection_id, o.retailer, o.currency, o.status, coalesce(i.category, ''),
-          count(DISTINCT o.id), sum(i.unit_price * i.quantity)
+          count(DISTINCT o.id), sum(${LINE_AMOUNT('i')})
         FROM orders o JOIN order_items i ON i.order_ref = o.id
         WHERE +o.connection_id = ? AND o.order_date >= ? AND o.order_date < ? AND substr(o.order_date, 1, 7) = ? AND o.deleted_at IS NULL
         GROUP BY 2, 3, 4, 5, 6, 7`,
@@ -78,6 +143,7 @@ export class Rollups {
   refresh(kind: RollupKind = 'orders'): boolean {
     const s = SLICES[kind];
     if (this.db.prepare(`SELECT 1 FROM ${s.stale} LIMIT 1`).get() === undefined) return true;
+    let unrollable = 0;
     try {
       this.db
         .transaction(() => {
@@ -85,16 +151,27 @@ export class Rollups {
           const clear = this.db.prepare(s.clear);
           const rebuild = s.rebuild.map((sql) => this.db.prepare(sql));
           const done = this.db.prepare(`DELETE FROM ${s.stale} WHERE connection_id = ? AND month = ?`);
-          for (const { connectionId, month } of stale) {
+          // Each slice in its own savepoint: one that cannot be held exactly is undone alone.
+          const slice = this.db.transaction((connectionId: number, month: string) => {
             // Prefix bounds keep the scans on the date-ordered indexes; the substr() makes them exact.
             const hi = `${month}\uffff`;
             clear.run(connectionId, month, month, hi, month);
             for (const r of rebuild) r.run(connectionId, month, hi, month);
             done.run(connectionId, month);
+          });
+          for (const { connectionId, month } of stale) {
+            try {
+              slice(connectionId, month);
+            } catch (err) {
+              // A (connection, month) whose totals exceed a 64-bit rollup row stays stale: reads
+              // then go to the orders, whose sums are split (splitSum) and exact. Nothing fails.
+              if (!isOverflow(err)) throw err;
+              unrollable++;
+            }
           }
         })
         .immediate();
-      return true;
+      return unrollable === 0;
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       if (typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_READONLY'))) return false;
@@ -130,7 +207,7 @@ export class Rollups {
       }
       const key = { month: grain === 'm' ? 'r.period' : 'substr(r.period, 1, 7)', retailer: 'r.retailer', category: 'r.category', none: "''" }[by];
       parts.push(
-        `SELECT ${key} AS key, r.currency, r.orders, r.total, ${cat ? '0' : 'r.refunded'} AS refunded
+        `SELECT ${key} AS key, r.currency, r.orders, ${splitValue('r.total', 'total')}, ${splitValue(cat ? '0' : 'r.refunded', 'refunded')}
          FROM ${cat ? 'order_category_rollup' : 'order_rollup'} r WHERE ${w.join(' AND ')}${rollupFilter.sql}`,
       );
       args.push(...rollupFilter.args);
@@ -141,22 +218,24 @@ export class Rollups {
     for (const [from, to] of ranges.exact) {
       parts.push(
         cat
-          ? `SELECT ${key} AS key, o.currency, count(DISTINCT o.id) AS orders, sum(i.unit_price * i.quantity) AS total, 0 AS refunded
+          ? `SELECT ${key} AS key, o.currency, count(DISTINCT o.id) AS orders, ${splitSum(LINE_AMOUNT('i'), 'total')}, 0 AS refunded_hi, 0 AS refunded_lo
              FROM orders o JOIN order_items i ON i.order_ref = o.id
              WHERE o.deleted_at IS NULL AND o.order_date >= ? AND o.order_date < ?${orderFilter.sql} GROUP BY 1, 2`
-          : `SELECT ${key} AS key, o.currency, count(*) AS orders, sum(o.total) AS total, sum(o.refunded) AS refunded
+          : `SELECT ${key} AS key, o.currency, count(*) AS orders, ${splitSum('o.total', 'total')}, ${splitSum('o.refunded', 'refunded')}
              FROM orders o WHERE o.deleted_at IS NULL AND o.order_date >= ? AND o.order_date < ?${orderFilter.sql} GROUP BY 1, 2`,
       );
       args.push(from, to, ...orderFilter.args);
     }
     if (parts.length === 0) return [];
-    const order = by === 'month' ? '1 ASC, 2' : '4 DESC, 1';
-    return this.db
-      .prepare(
-        `SELECT key, currency, sum(orders) AS orders, sum(total) AS total, sum(refunded) AS refunded
-         FROM (${parts.join(' UNION ALL ')}) GROUP BY 1, 2 HAVING sum(orders) > 0 ORDER BY ${order}`,
-      )
-      .all(...args) as StatRow[];
+    const rows = statRows(
+      this.db.prepare(
+        `SELECT key, currency, sum(orders) AS orders, sum(total_hi) AS total_hi, sum(total_lo) AS total_lo, sum(refunded_hi) AS refunded_hi, sum(refunded_lo) AS refunded_lo
+         FROM (${parts.join(' UNION ALL ')}) GROUP BY 1, 2 HAVING sum(orders) > 0 ORDER BY 1, 2`,
+      ),
+      args,
+    );
+    // Months in time order; retailers and categories largest first (exact: compared as sums).
+    return by === 'month' ? rows : rows.sort(byTotalDesc);
   }
 
   /** The rollup-able filters as " AND ..." terms over a rollup table (r) or orders (o, items i). */

@@ -4,6 +4,7 @@
  * and the long tail of retailers or categories folded into one "other" row. Pure functions over
  * StatRow, so the chart and the TSV output show exactly the same rows.
  */
+import { addMinor, compareMinor, type MinorSum } from '../connectors/money.js';
 import type { StatRow } from './queries.js';
 
 export type StatsBy = 'month' | 'retailer' | 'category';
@@ -11,9 +12,9 @@ export type StatsBy = 'month' | 'retailer' | 'category';
 export interface StatGroup {
   key: string;
   orders: number;
-  /** Minor units of the series' currency. */
-  total: number;
-  refunded: number;
+  /** Minor units of the series' currency (exact: a bigint beyond 2^53). */
+  total: MinorSum;
+  refunded: MinorSum;
   /** A month with no orders, inserted to keep the timeline honest. */
   gap?: boolean;
   /** How many groups an "other" row folds together. */
@@ -25,8 +26,8 @@ export interface CurrencySeries {
   groups: StatGroup[];
   /** Sums over every group of this currency (before folding, so nothing is lost). */
   orders: number;
-  total: number;
-  refunded: number;
+  total: MinorSum;
+  refunded: MinorSum;
 }
 
 /**
@@ -40,8 +41,8 @@ export function seriesByCurrency(rows: readonly StatRow[]): CurrencySeries[] {
     if (!s) map.set(r.currency, (s = { currency: r.currency, groups: [], orders: 0, total: 0, refunded: 0 }));
     s.groups.push({ key: r.key, orders: r.orders, total: r.total, refunded: r.refunded });
     s.orders += r.orders;
-    s.total += r.total;
-    s.refunded += r.refunded;
+    s.total = addMinor(s.total, r.total);
+    s.refunded = addMinor(s.refunded, r.refunded);
   }
   return [...map.values()].sort((a, b) => b.orders - a.orders || a.currency.localeCompare(b.currency));
 }
@@ -77,15 +78,15 @@ export function fillMonthGaps(groups: readonly StatGroup[], range?: { from: stri
  * of distinct orders it stands for.
  */
 export function foldTop(groups: readonly StatGroup[], n: number, otherLabel = 'other'): StatGroup[] {
-  const sorted = [...groups].sort((a, b) => b.total - a.total || b.orders - a.orders || a.key.localeCompare(b.key));
+  const sorted = [...groups].sort((a, b) => compareMinor(b.total, a.total) || b.orders - a.orders || a.key.localeCompare(b.key));
   // An "other" row standing for a single group hides a name and saves no space.
   if (sorted.length <= n + 1) return sorted;
   const rest = sorted.slice(n);
   const other: StatGroup = { key: otherLabel, orders: 0, total: 0, refunded: 0, folded: rest.length };
   for (const g of rest) {
     other.orders += g.orders;
-    other.total += g.total;
-    other.refunded += g.refunded;
+    other.total = addMinor(other.total, g.total);
+    other.refunded = addMinor(other.refunded, g.refunded);
   }
   return [...sorted.slice(0, n), other];
 }

@@ -5,6 +5,7 @@
  */
 import type { ChalkInstance } from 'chalk';
 import { OrderlinkError } from '../errors.js';
+import { safeChunk, safeLine } from './safe-text.js';
 
 /**
  * The colours we use. Plain identity functions unless colour is on: then chalk, which is loaded
@@ -111,17 +112,19 @@ export function createIO(opts: IOOptions): IO {
     get stdoutClosed() {
       return out.closed;
     },
+    // The net under the renderers (which sanitise outside text with safeText): stderr is always
+    // for people, stdout when it is a terminal. Only our own colours (SGR) survive in such lines.
     out(line = '') {
-      if (!out.closed) opts.stdout.write(line + '\n');
+      if (!out.closed) opts.stdout.write((opts.stdoutIsTTY ? safeLine(line) : line) + '\n');
     },
     err(line = '') {
-      if (!err.closed) opts.stderr.write(line + '\n');
+      if (!err.closed) opts.stderr.write(safeLine(line) + '\n');
     },
     async write(chunk) {
       // A stream can also be torn down without an 'error' (a child's stdin when the child exits).
       if (!out.closed && isStream(opts.stdout) && opts.stdout.destroyed) out.closed = true;
       if (out.closed) return false;
-      if (opts.stdout.write(chunk) === false && isStream(opts.stdout)) await drained(opts.stdout);
+      if (opts.stdout.write(opts.stdoutIsTTY ? safeChunk(chunk) : chunk) === false && isStream(opts.stdout)) await drained(opts.stdout);
       if (out.failure) {
         throw new OrderlinkError('OUTPUT_FAILED', `cannot write to standard output (${out.failure})`, {
           hint: 'Check where the output goes (a full disk, a closed terminal) and run the command again.',

@@ -3,11 +3,12 @@
  * CSV, streamed writers for exports of any size, and the detail view of one order. Money is always
  * shown in its own currency with that currency's decimals (¥1,200, $12.34, KWD 12.345).
  */
-import { displayMoney, formatMinor } from '../connectors/money.js';
+import { addMinor, displayMoney, lineAmount, formatMinor, type MinorSum } from '../connectors/money.js';
 import type { CurrencyTotal, ItemRow, OrderRow, OrderSummary } from '../store/queries.js';
 import type { IO } from './io.js';
 import { csvEscape, renderKeyValues, renderTable, type Column, type Format } from './render.js';
 import { statusColor } from './format.js';
+import { safeJson, safeText, tsvCell } from './safe-text.js';
 
 /** Connection id → its handle (`sandbox:work`), for display. */
 export type Handles = ReadonlyMap<number, string>;
@@ -19,7 +20,7 @@ export type Handles = ReadonlyMap<number, string>;
  * is the same total as an integer in minor units, for tools that sum.
  */
 export function orderRecord(o: OrderRow, handles: Handles) {
-  const m = (minor: number) => formatMinor(minor, o.currency);
+  const m = (minor: MinorSum) => formatMinor(minor, o.currency);
   return {
     id: o.id,
     connection_id: o.connectionId,
@@ -47,7 +48,6 @@ export type OrderRecord = ReturnType<typeof orderRecord>;
 const CSV_FIELDS = ['id', 'connection', 'order_id', 'order_date', 'retailer', 'status', 'currency', 'subtotal', 'tax', 'shipping', 'discount', 'total', 'refunded', 'item_count'] as const;
 
 const csvLine = (values: ReadonlyArray<string | number | null>): string => values.map((v) => csvEscape(v === null ? '' : String(v))).join(',') + '\r\n';
-const tsvCell = (v: string | number | boolean): string => String(v).replace(/[\t\r\n]/g, ' ');
 
 /** One line of piped (non-TTY, no format flag) output: stable columns, no header, tab-separated. */
 function tsvLine(o: OrderRow, handles: Handles): string {
@@ -92,16 +92,16 @@ export async function streamOrders(
   if (format === 'csv') buf += csvLine(CSV_FIELDS);
   for (const o of rows) {
     const rec = format === 'tsv' ? null : orderRecord(o, handles);
-    if (format === 'json') buf += `${n === 0 ? '\n' : ',\n'}${JSON.stringify(rec, null, 2).replace(/^/gm, '  ')}`;
-    else if (format === 'ndjson') buf += JSON.stringify(rec) + '\n';
+    if (format === 'json') buf += `${n === 0 ? '\n' : ',\n'}${safeJson(rec, 2).replace(/^/gm, '  ')}`;
+    else if (format === 'ndjson') buf += safeJson(rec) + '\n';
     else if (format === 'csv') buf += csvLine(CSV_FIELDS.map((k) => rec![k]));
     else buf += tsvLine(o, handles);
     n++;
     let t = totals.get(o.currency);
     if (!t) totals.set(o.currency, (t = { currency: o.currency, orders: 0, total: 0, refunded: 0 }));
     t.orders++;
-    t.total += o.total;
-    t.refunded += o.refunded;
+    t.total = addMinor(t.total, o.total);
+    t.refunded = addMinor(t.refunded, o.refunded);
     // Leaving the loop early also closes the SQLite statement behind the iterator.
     if (buf.length >= CHUNK && !(await flush())) return { rows: n, totals: [...totals.values()], stopped: true };
   }
@@ -126,8 +126,8 @@ export function orderTable(io: IO, rows: readonly OrderRow[], handles: Handles):
 }
 
 /** "$1,234.56 · ¥12,000 · €9.90": one amount per currency, never added together. */
-export function moneyList(totals: readonly CurrencyTotal[]): string {
-  return totals.map((t) => displayMoney(t.total, t.currency)).join(' · ');
+export function moneyList(totals: ReadonlyArray<{ total: MinorSum; currency: string }>): string {
+  return totals.map((t) => safeText(displayMoney(t.total, t.currency))).join(' · ');
 }
 
 const plural = (n: number, word: string): string => `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
@@ -149,9 +149,10 @@ export function listFooter(io: IO, shown: number, summary: OrderSummary, limited
 /** `orders show`: the order, its amounts and its items. */
 export function renderOrderDetail(io: IO, o: OrderRow, items: readonly ItemRow[], handle: string): void {
   const c = io.color;
-  const money = (minor: number) => displayMoney(minor, o.currency);
-  io.out(`${c.bold(o.orderId)}  ${o.retailer}  ${statusColor(c, o.status)}${o.deletedAt ? `  ${c.red(`deleted at the provider ${o.deletedAt}`)}` : ''}`);
-  const pairs: Array<readonly [string, unknown]> = [
+  const money = (minor: MinorSum) => displayMoney(minor, o.currency);
+  // Provider text is sanitised (safeText) before our colours wrap it.
+  io.out(`${c.bold(safeText(o.orderId))}  ${safeText(o.retailer)}  ${statusColor(c, safeText(o.status))}${o.deletedAt ? `  ${c.red(`deleted at the provider ${safeText(o.deletedAt)}`)}` : ''}`);
+  const pairs: Array<readonly [string, unknown, ((s: string) => string)?]> = [
     ['connection', handle],
     ['placed', o.orderDate.replace('T', ' ').replace(/(:\d\d)(\.\d+)?Z$/, '$1 UTC')],
     ['subtotal', money(o.subtotal)],
@@ -159,8 +160,8 @@ export function renderOrderDetail(io: IO, o: OrderRow, items: readonly ItemRow[]
     ['shipping', money(o.shipping)],
   ];
   if (o.discount) pairs.push(['discount', money(-o.discount)]);
-  pairs.push(['total', c.bold(money(o.total))]);
-  if (o.refunded) pairs.push(['refunded', c.yellow(money(o.refunded))]);
+  pairs.push(['total', money(o.total), c.bold]);
+  if (o.refunded) pairs.push(['refunded', money(o.refunded), c.yellow]);
   pairs.push(['first seen', o.firstSeenAt], ['updated', o.updatedAt]);
   renderKeyValues(io, pairs);
   io.out();
@@ -174,7 +175,7 @@ export function renderOrderDetail(io: IO, o: OrderRow, items: readonly ItemRow[]
     { key: 'sku', get: (i) => i.sku ?? '' },
     { key: 'qty', get: (i) => i.quantity, align: 'right' },
     { key: 'unit', get: (i) => money(i.unitPrice), align: 'right' },
-    { key: 'amount', get: (i) => money(i.unitPrice * i.quantity), align: 'right' },
+    { key: 'amount', get: (i) => money(lineAmount(i.unitPrice, i.quantity)), align: 'right' },
     { key: 'category', get: (i) => i.category ?? '' },
   ];
   if (io.stdoutIsTTY) io.out(renderTable(io, items, columns));
@@ -183,7 +184,7 @@ export function renderOrderDetail(io: IO, o: OrderRow, items: readonly ItemRow[]
 
 /** The exported fields of `orders show --json`: the order record plus its items. */
 export function orderDetailRecord(o: OrderRow, items: readonly ItemRow[], handles: Handles) {
-  const m = (minor: number) => formatMinor(minor, o.currency);
+  const m = (minor: MinorSum) => formatMinor(minor, o.currency);
   return {
     ...orderRecord(o, handles),
     deleted_at: o.deletedAt,
@@ -193,8 +194,8 @@ export function orderDetailRecord(o: OrderRow, items: readonly ItemRow[], handle
       sku: i.sku,
       quantity: i.quantity,
       unit_price: m(i.unitPrice),
-      amount: m(i.unitPrice * i.quantity),
-      amount_minor: i.unitPrice * i.quantity,
+      amount: m(lineAmount(i.unitPrice, i.quantity)),
+      amount_minor: lineAmount(i.unitPrice, i.quantity),
       category: i.category,
     })),
   };

@@ -4,6 +4,7 @@
  * and one when it ends. With --json: nothing (stdout carries the report).
  */
 import type { IO } from './io.js';
+import { fitCells } from './safe-text.js';
 
 export interface ProgressLine {
   key: string;
@@ -49,8 +50,10 @@ export function createProgress(io: IO, mode: 'live' | 'lines' | 'off'): Progress
       const secs = Math.max(0.001, (Date.now() - l.started) / 1000);
       const rate = Math.round(l.items / secs);
       const icon = l.done ? (l.status === 'success' ? c.green('✓') : c.yellow('!')) : c.cyan(spinner[frame % spinner.length]!);
-      const text = `${icon} ${l.label.padEnd(24)} ${String(l.pages).padStart(5)} pages ${String(l.items).padStart(8)} orders ${l.done ? c.dim(l.status ?? '') : c.dim(`${rate}/s`)}`;
-      out += `\x1b[2K${text.slice(0, Math.max(20, io.columns + 20))}\n`;
+      // The label is sanitised and cut to its cells first; the line is never cut afterwards, which
+      // could split one of our own colour sequences (and leave the terminal coloured).
+      const text = `${icon} ${fitCells(l.label, 24)} ${String(l.pages).padStart(5)} pages ${String(l.items).padStart(8)} orders ${l.done ? c.dim(l.status ?? '') : c.dim(`${rate}/s`)}`;
+      out += `\x1b[2K${text}\n`;
     }
     drawn = lines.size;
     io.stderr.write(out);

@@ -10,6 +10,7 @@ import type TableClass from 'cli-table3';
 let TableCtor: typeof TableClass | undefined;
 const loadTable = (): typeof TableClass => (TableCtor ??= createRequire(import.meta.url)('cli-table3') as typeof TableClass);
 import type { IO } from './io.js';
+import { safeJson, safeText, tsvCell } from './safe-text.js';
 
 export type Format = 'table' | 'json' | 'ndjson' | 'csv' | 'tsv';
 
@@ -35,26 +36,41 @@ export function pickFormat(
 
 const cell = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
 
+/** A cell that is exactly a plain number (what a spreadsheet may read as one): "-4.37", "1200". */
+const PLAIN_NUMBER = /^-?\d+(\.\d+)?$/;
+/**
+ * Characters that make a spreadsheet read a cell as a formula (OWASP "CSV Injection"): = + - @,
+ * tab and CR, and their full-width forms, which some spreadsheets fold to ASCII.
+ */
+const FORMULA_START = /^[\s"']*[=+\-@\t\r\n\uff1d\uff0b\uff0d\uff20]/;
+
+/**
+ * One CSV cell (RFC 4180), safe to open in a spreadsheet, following OWASP's CSV-injection
+ * guidance: NUL is removed; a cell that starts with = + - @ tab or CR — also after leading
+ * whitespace or quote characters — is prefixed with a single quote, unless the whole cell is
+ * exactly a plain number (`-4.37` stays a number; `-2+3+cmd|' /C calc'!A0` does not); a cell with
+ * a quote, comma or line break is quoted, its quotes doubled.
+ */
 export function csvEscape(v: string): string {
-  // Neutralise spreadsheet formula injection from provider-controlled text (OWASP CSV injection).
-  const safe = /^[=+\-@\t\r]/.test(v) && !/^-?\d/.test(v) ? `'${v}` : v;
+  const text = v.replace(/\0/g, '');
+  const safe = !PLAIN_NUMBER.test(text) && FORMULA_START.test(text) ? `'${text}` : text;
   return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
 export function renderRows<T>(io: IO, rows: readonly T[], columns: readonly Column<T>[], format: Format, jsonRows?: readonly unknown[]): void {
   switch (format) {
     case 'json':
-      io.out(JSON.stringify(jsonRows ?? rows.map((r) => toRecord(r, columns)), null, 2));
+      io.out(safeJson(jsonRows ?? rows.map((r) => toRecord(r, columns)), 2));
       return;
     case 'ndjson':
-      for (const r of jsonRows ?? rows.map((r) => toRecord(r, columns))) io.out(JSON.stringify(r));
+      for (const r of jsonRows ?? rows.map((r) => toRecord(r, columns))) io.out(safeJson(r));
       return;
     case 'csv':
       io.out(columns.map((c) => csvEscape(c.key)).join(','));
       for (const r of rows) io.out(columns.map((c) => csvEscape(cell(c.get(r)))).join(','));
       return;
     case 'tsv':
-      for (const r of rows) io.out(columns.map((c) => cell(c.get(r)).replace(/[\t\n]/g, ' ')).join('\t'));
+      for (const r of rows) io.out(columns.map((c) => tsvCell(c.get(r))).join('\t'));
       return;
     case 'table':
       io.out(renderTable(io, rows, columns));
@@ -71,7 +87,7 @@ export function toRecord<T>(row: T, columns: readonly Column<T>[]): Record<strin
 export function renderTable<T>(io: IO, rows: readonly T[], columns: readonly Column<T>[]): string {
   const Table = loadTable();
   const table = new Table({
-    head: columns.map((c) => io.color.bold(c.header ?? c.key)),
+    head: columns.map((c) => io.color.bold(safeText(c.header ?? c.key))),
     style: { head: [], border: [], compact: true },
     chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
     colAligns: columns.map((c) => c.align ?? 'left'),
@@ -80,7 +96,8 @@ export function renderTable<T>(io: IO, rows: readonly T[], columns: readonly Col
   for (const r of rows) {
     table.push(
       columns.map((c) => {
-        const v = cell(c.get(r));
+        // Sanitised before styling: the colour codes are ours, the text may be a provider's.
+        const v = safeText(cell(c.get(r)));
         return c.style ? c.style(v, r) : v;
       }),
     );
@@ -88,12 +105,19 @@ export function renderTable<T>(io: IO, rows: readonly T[], columns: readonly Col
   return table.toString();
 }
 
-/** Two-column "key  value" block for `show`/`status` commands on a TTY or piped. */
-export function renderKeyValues(io: IO, pairs: ReadonlyArray<readonly [string, unknown]>): void {
+/**
+ * Two-column "key  value" block for `show`/`status` commands on a TTY or piped. Each value is
+ * sanitised, then styled with the pair's optional colour (ours), never the other way round.
+ */
+export function renderKeyValues(io: IO, pairs: ReadonlyArray<readonly [string, unknown, ((s: string) => string)?]>): void {
   const width = Math.max(...pairs.map(([k]) => k.length));
-  for (const [k, v] of pairs) io.out(`${io.color.dim(k.padEnd(width))}  ${cell(v)}`);
+  for (const [k, v, style] of pairs) {
+    const text = safeText(cell(v));
+    io.out(`${io.color.dim(safeText(k).padEnd(width))}  ${style ? style(text) : text}`);
+  }
 }
 
+/** JSON for `--json`: see safeJson (DEL, C1 and bidi characters escaped, bigints as strings). */
 export function printJson(io: IO, value: unknown): void {
-  io.out(JSON.stringify(value, null, 2));
+  io.out(safeJson(value, 2));
 }
