@@ -89,7 +89,7 @@ export function parseResult(text: string): Record<string, string> | null {
   if (entries.length === 0 || entries.length > RESULT_MAX_KEYS) return null;
   const out: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [k, v] of entries) {
-    if (!/^[a-z_]{1,40}$/.test(k) || typeof v !== 'string' || v.length > RESULT_MAX_VALUE) return null;
+    if (!/^[a-z][a-z_]{0,39}$/.test(k) || typeof v !== 'string' || v.length > RESULT_MAX_VALUE) return null;
     out[k] = v.replace(/[^\x20-\x7e]/g, ' ');
   }
   return out.event === 'success' || out.event === 'error' || out.event === 'exit' ? { ...out } : null;
