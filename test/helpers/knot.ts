@@ -4,6 +4,7 @@
  * script and the SDK it loads (the replica's stand-in) — in a node:vm context with a real fetch,
  * sending the Origin header a browser sends. No browser binary is needed.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { runInNewContext } from 'node:vm';
 import { startKnotReplica, type KnotReplicaHandle, type KnotReplicaOptions } from '../../src/sandbox/replicas/knot.js';
 import type { E2EHome } from './e2e.js';
@@ -91,4 +92,18 @@ export function onPageUrl(child: import('node:child_process').ChildProcess, visi
       visit(m[1]!);
     }
   });
+}
+
+/** The recorded Knot payloads (src/connectors/knot/fixtures), as the raw records fetchOrders yields: each transaction with its page's merchant. */
+export function knotFixtures(): Array<{ name: string; records: unknown[] }> {
+  const dir = new URL('../../src/connectors/knot/fixtures/', import.meta.url);
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json') && f !== 'sync_request.json')
+    .sort()
+    .map((name) => {
+      const j = JSON.parse(readFileSync(new URL(name, dir), 'utf8')) as { merchant?: { id: number; name: string }; transactions?: unknown[] };
+      const merchant = j.merchant ?? { id: 4, name: 'Walmart' }; // the transaction-object excerpt names none
+      const txs = j.transactions ?? [j];
+      return { name, records: txs.map((t) => ({ ...(t as object), merchant })) };
+    });
 }
