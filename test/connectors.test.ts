@@ -10,6 +10,7 @@ import { isTombstone } from '../src/connectors/types.js';
 import { currencyExponent } from '../src/connectors/money.js';
 import { applyPolicy } from '../src/policy/index.js';
 import { makeAccounts, OrderGenerator, renderOrder } from '../src/sandbox/data.js';
+import { knotFixtures } from './helpers/knot.js';
 
 /** Recorded raw records per connector: the sandbox's are generated deterministically (seed 42). */
 function fixtures(id: string): unknown[] {
@@ -17,6 +18,7 @@ function fixtures(id: string): unknown[] {
     const gen = new OrderGenerator(42, makeAccounts(1)[0]!);
     return Array.from({ length: 300 }, (_, i) => renderOrder(gen.order(i)));
   }
+  if (id === 'knot') return knotFixtures().flatMap((f) => f.records);
   throw new Error(`no fixtures for connector ${id}: add them here`);
 }
 
