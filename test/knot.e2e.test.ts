@@ -181,7 +181,7 @@ describe('knot end to end', () => {
     }
   });
 
-  it('disconnect deletes the secret; the connection can no longer sync', async () => {
+  it('disconnect deletes the secret and marks the connection revoked, without showing the secret', async () => {
     const h = e2eHome(FAST);
     try {
       await setupKnot(h, replica);
