@@ -5,11 +5,13 @@
 import { OrderlinkError } from '../errors.js';
 import { amazon } from './amazon/index.js';
 import { sandbox } from './sandbox/index.js';
+import { knot } from './knot/index.js';
 import type { Connector } from './types.js';
 
 export const CONNECTORS = {
   sandbox,
   amazon,
+  knot,
 } as const satisfies Record<string, Connector<never, never> | Connector<any, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export type ConnectorId = keyof typeof CONNECTORS;

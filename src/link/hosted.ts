@@ -42,6 +42,7 @@ export async function linkHosted(ctx: Context, o: LinkOptions, connector: Connec
     existing,
     params: { ...(o.merchant ? { merchant: o.merchant } : {}), timeoutSeconds: String(o.timeoutSeconds) },
     trace: (l) => ctx.trace(l),
+    servePage: async (page) => (await import('./page-server.js')).servePage({ ...page, signal: ctx.signal, trace: (l) => ctx.trace(l) }),
     present: async (url) => {
       io.err(`Open this page to log in at ${connector.displayName}${o.browser ? ' (waiting for you to finish…)' : ''}:`);
       io.err(`  ${url}`);
