@@ -82,8 +82,13 @@ function jsonFixtures(c: Connector): string[] {
   return casesOf(c).map((k) => k.fixture).filter((f) => f.endsWith('.json'));
 }
 
-const sessionFor = (c: Connector): Session =>
-  c.auth.type === 'oauth' ? { type: 'bearer', accessToken: 'contract-test' } : { type: 'credential', credential: { access_token: 'contract-test' }, app: { clientId: 'contract-id', secret: 'contract-secret' } };
+/** A bearer token, or the connector's sample credential (`fixtures/credential.json`, fake values). */
+function sessionFor(c: Connector): Session {
+  if (c.auth.type === 'oauth') return { type: 'bearer', accessToken: 'contract-test' };
+  const sample = join(ROOT, c.id, 'fixtures', 'credential.json');
+  const credential = existsSync(sample) ? (JSON.parse(readFileSync(sample, 'utf8')) as unknown) : { access_token: 'contract-test' };
+  return { type: 'credential', credential, app: { clientId: 'contract-id', secret: 'contract-secret' } };
+}
 
 async function runFixture(c: Connector, fixture: string): Promise<Outcome> {
   const path = join(ROOT, c.id, 'fixtures', fixture);

@@ -41,7 +41,7 @@ describe('link without a connector', () => {
 
   it('asks where you shop, shows the consent text, and routes Amazon to its export (where to get it, what to run)', async () => {
     const asked: string[] = [];
-    const t = testContext({ tty: true, prompter: scripted('A Shopify store', asked) }); // Amazon, Walmart, Target and Macy's now route to Knot
+    const t = testContext({ tty: true, prompter: scripted('Amazon', asked) });
     try {
       expect(await runLink(t.ctx, base)).toBe(0);
       expect(asked[0]).toBe('Where do you shop?');

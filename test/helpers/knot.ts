@@ -98,7 +98,7 @@ export function onPageUrl(child: import('node:child_process').ChildProcess, visi
 export function knotFixtures(): Array<{ name: string; records: unknown[] }> {
   const dir = new URL('../../src/connectors/knot/fixtures/', import.meta.url);
   return readdirSync(dir)
-    .filter((f) => f.endsWith('.json') && f !== 'sync_request.json')
+    .filter((f) => f.endsWith('.json') && f !== 'sync_request.json' && f !== 'credential.json' && !f.includes('_built-from-'))
     .sort()
     .map((name) => {
       const j = JSON.parse(readFileSync(new URL(name, dir), 'utf8')) as { merchant?: { id: number; name: string }; transactions?: unknown[] };
