@@ -7,6 +7,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, mapError, type ExitCodeValue } from './errors.js';
 import { defaultHome, validateProfile } from './paths.js';
 import { processIO, type IO } from './ui/io.js';
+import { safeJson } from './ui/safe-text.js';
 import type { Context, ContextOverrides } from './context.js';
 
 /** What a command module exports. */
@@ -181,7 +182,7 @@ export async function main(argv: readonly string[], opts: MainOptions = {}): Pro
 function printError(io: IO, err: unknown, json: boolean, verbose: boolean): ExitCodeValue {
   const m = mapError(err);
   if (json) {
-    io.out(JSON.stringify({ error: { code: m.code, message: m.message, hint: m.hint ?? null, exitCode: m.exitCode, ...(m.details ? { details: m.details } : {}) } }, null, 2));
+    io.out(safeJson({ error: { code: m.code, message: m.message, hint: m.hint ?? null, exitCode: m.exitCode, ...(m.details ? { details: m.details } : {}) } }, 2));
     return m.exitCode;
   }
   const c = io.errColor;

@@ -85,7 +85,7 @@ export interface ConnectionConfig {
  * quadrillion cents is far beyond any real order, and a million such orders still sum inside
  * SQLite's 64-bit integers), and quantities stay below a million per line.
  */
-export const MAX_ABS_MINOR = 1_000_000_000_000_000;
+export const MAX_ABS_MINOR = 1_000_000_000_000_000; // = MAX_MINOR_UNITS in connectors/money.ts (a test checks)
 export const MAX_QUANTITY = 1_000_000;
 
 /**

@@ -92,10 +92,11 @@ export async function runDisconnect(ctx: Context, o: DisconnectOptions): Promise
   if (ctx.json) {
     printJson(io, { connection: handle, id: conn.id, status: 'revoked', revocation, old_token_check: verification, secret_deleted: secretDeleted, purged_orders: purged });
   } else {
+    const c = io.color;
     renderKeyValues(io, [
       ['connection', `${handle} (${conn.id})`],
-      ['revocation', revocation === 'done' ? io.color.green('done at the provider') : revocation === 'unsupported' ? io.color.yellow('unsupported by the provider') : revocation === 'failed' ? io.color.red('failed (the local secret is deleted anyway)') : 'nothing to revoke'],
-      ['old token', verification === 'rejected' ? io.color.green('rejected by the provider') : verification === 'still_accepted' ? io.color.red('STILL ACCEPTED — revoke access in your account settings at the provider') : 'not checked'],
+      revocation === 'done' ? ['revocation', 'done at the provider', c.green] : revocation === 'unsupported' ? ['revocation', 'unsupported by the provider', c.yellow] : revocation === 'failed' ? ['revocation', 'failed (the local secret is deleted anyway)', c.red] : ['revocation', 'nothing to revoke'],
+      verification === 'rejected' ? ['old token', 'rejected by the provider', c.green] : verification === 'still_accepted' ? ['old token', 'STILL ACCEPTED — revoke access in your account settings at the provider', c.red] : ['old token', 'not checked'],
       ['local secret', secretDeleted ? 'deleted from the vault' : 'none stored'],
       ['orders', o.purge ? `${purged} deleted` : 'kept (use --purge to delete them)'],
     ]);

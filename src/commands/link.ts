@@ -116,10 +116,12 @@ export async function runLink(ctx: Context, opts: LinkOptions): Promise<number> 
   const result = await linkAccount(ctx, o);
   const io = ctx.io;
   if (ctx.json) {
-    io.out(JSON.stringify({ linked: true, reconnected: result.reconnected, connection: result.connection }, null, 2));
+    const { printJson } = await import('../ui/render.js');
+    printJson(io, { linked: true, reconnected: result.reconnected, connection: result.connection });
   } else {
-    io.err(`${io.errColor.green('✓')} ${result.reconnected ? 'Re-linked' : 'Linked'} ${result.connection.handle} (${result.connection.account_label ?? 'account'}) as connection ${result.connection.id}.`);
-    io.err(`  Next: orderlink sync ${result.connection.handle}`);
+    const { safeText } = await import('../ui/safe-text.js');
+    io.err(`${io.errColor.green('✓')} ${result.reconnected ? 'Re-linked' : 'Linked'} ${safeText(result.connection.handle)} (${safeText(result.connection.account_label ?? 'account')}) as connection ${result.connection.id}.`);
+    io.err(`  Next: orderlink sync ${safeText(result.connection.handle)}`);
   }
   return 0;
 }

@@ -4,6 +4,7 @@ import type { App } from '../cli.js';
 import type { Context } from '../context.js';
 import { ExitCode, OrderlinkError } from '../errors.js';
 import { pickFormat, printJson, renderRows, type Column } from '../ui/render.js';
+import { safeText } from '../ui/safe-text.js';
 import { createProgress } from '../ui/progress.js';
 import { formatDuration, statusColor } from '../ui/format.js';
 import { parseDateFlag, parsePositiveInt } from './options.js';
@@ -147,12 +148,12 @@ function report(ctx: Context, results: ConnectionResult[], dryRun: boolean): voi
   renderRows(io, results, cols, format);
   for (const r of results) {
     for (const e of r.recordErrors.slice(0, 10)) {
-      io.err(`${io.errColor.yellow('!')} ${r.handle}: record ${e.orderId ?? `#${e.index + 1} on page ${e.page}`} skipped — ${e.field}: ${e.message}`);
+      io.err(`${io.errColor.yellow('!')} ${safeText(r.handle)}: record ${e.orderId === null ? `#${e.index + 1} on page ${e.page}` : safeText(e.orderId)} skipped — ${safeText(e.field)}: ${safeText(e.message)}`);
     }
     if (r.recordErrors.length > 10) io.err(`  … and ${r.recordErrors.length - 10} more (see \`orderlink sync --json\` or sync_runs.error_detail)`);
     if (r.error) {
-      io.err(`${io.errColor.red('✗')} ${r.handle}: ${r.error.message}`);
-      if (r.error.hint) io.err(`  ${io.errColor.dim('hint:')} ${r.error.hint}`);
+      io.err(`${io.errColor.red('✗')} ${safeText(r.handle)}: ${safeText(r.error.message)}`);
+      if (r.error.hint) io.err(`  ${io.errColor.dim('hint:')} ${safeText(r.error.hint)}`);
     }
   }
 }

@@ -71,7 +71,7 @@ export async function runVaultStatus(ctx: Context): Promise<number> {
   renderKeyValues(ctx.io, [
     ['vault', s.path],
     ['key source', `${s.keySource} (${s.backend})`],
-    ['durable', s.durable ? 'yes' : ctx.io.color.yellow('no — move the key with `orderlink vault migrate`')],
+    s.durable ? ['durable', 'yes'] : ['durable', 'no — move the key with `orderlink vault migrate`', ctx.io.color.yellow],
     ['secrets', s.secrets],
     ['created', s.createdAt],
     ['rotated', s.rotatedAt ?? 'never'],

@@ -36,7 +36,8 @@ export async function linkAccount(ctx: Context, o: LinkOptions): Promise<LinkRes
       hint: `${connector.auth.description} Then run: orderlink import ${connector.id} PATH`,
     });
   }
-  const alias = existing?.alias ?? o.alias ?? 'default';
+  // An aggregator links one merchant per connection: name it after the merchant unless told otherwise.
+  const alias = existing?.alias ?? o.alias ?? (connector.auth.type === 'hostedLink' && o.merchant ? o.merchant.toLowerCase() : 'default');
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/.test(alias)) throw usageError('BAD_ALIAS', `invalid alias "${alias.slice(0, 40)}"`, 'Use letters, digits, ".", "_" or "-" (up to 40).');
   const clash = existing ? undefined : store.connections.findByAlias(connector.id, alias);
   if (clash && clash.status !== 'revoked') {
