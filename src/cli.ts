@@ -34,6 +34,7 @@ export const MANIFEST: readonly ManifestEntry[] = [
   { name: 'connections', summary: 'List linked accounts and their status', load: () => import('./commands/connections.js') },
   { name: 'sync', summary: 'Fetch new and changed orders into the local database', load: () => import('./commands/sync.js') },
   { name: 'orders', summary: 'List, search, show and chart your orders', load: () => import('./commands/orders.js') },
+  { name: 'charges', summary: 'List card and bank charges (Plaid), kept apart from orders', load: () => import('./commands/charges.js') },
   { name: 'disconnect', summary: 'Revoke a connection, delete its secret, keep or purge its orders', load: () => import('./commands/disconnect.js') },
   { name: 'audit', summary: 'Show and verify the hash-chained audit log', load: () => import('./commands/audit.js') },
   { name: 'doctor', summary: 'Check the runtime, data directory, database and vault', load: () => import('./commands/doctor.js') },
