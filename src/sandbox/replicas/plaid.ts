@@ -70,8 +70,9 @@ export interface PlaidReplica {
   secret: string;
   faults: PlaidFaults;
   /** Requests seen: path, the Plaid-Version header, how credentials came. Never the secret. */
-  requests: Array<{ path: string; version: string | null; auth: 'body' | 'headers' | 'none' }>;
-  items(): Array<{ itemId: string; loginRequired: boolean }>;
+  requests: Array<{ path: string; version: string | null; auth: 'body' | 'headers'; cursor?: string | null; status?: number }>;
+  /** For tests: the Items, with their access tokens (to prove they never reach orderlink's files). */
+  items(): Array<{ itemId: string; accessToken: string; loginRequired: boolean }>;
   /** The Item's transactions as they stand (the truth to compare a sync with). */
   live(itemId: string): ReplicaTx[];
   postPending(itemId: string): number;
@@ -321,7 +322,9 @@ export async function startPlaidReplica(opts: PlaidReplicaOptions = {}): Promise
         throw invalid('INVALID_BODY', 'body could not be parsed as JSON');
       }
       const auth = authenticate(req, body);
-      requests.push({ path, version, auth });
+      const entry: PlaidReplica['requests'][number] = { path, version, auth, ...(path === '/transactions/sync' ? { cursor: typeof body.cursor === 'string' ? body.cursor : null } : {}) };
+      requests.push(entry);
+      res.once('finish', () => (entry.status = res.statusCode));
       // The exact error for an unknown version is unverified; refusing it is what the docs imply.
       if (version !== null && !PLAID_VERSIONS.includes(version)) throw invalid('INVALID_HEADERS', `Plaid-Version ${version.slice(0, 20)} is not a supported API version`);
       sendJson(res, 200, await route(body));
@@ -360,7 +363,7 @@ export async function startPlaidReplica(opts: PlaidReplicaOptions = {}): Promise
   };
   return {
     url: base, clientId, secret, faults, requests,
-    items: () => [...items.values()].map((i) => ({ itemId: i.id, loginRequired: i.loginRequired })),
+    items: () => [...items.values()].map((i) => ({ itemId: i.id, accessToken: i.accessToken, loginRequired: i.loginRequired })),
     live: (id) => [...need(id).data.live().values()],
     postPending: (id) => need(id).data.postPending(),
     addTransactions: (id, n, pending) => need(id).data.addNew(n, pending),
