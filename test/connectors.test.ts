@@ -3,7 +3,9 @@
  * STYLE.md #14): facts and docs, an allow-list that drops payment data, a pure mapper that
  * yields exact minor units, and cursors that round-trip through JSON as the store keeps them.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { pageRecords } from '../src/connectors/plaid/records.js';
 import { describe, expect, it } from 'vitest';
 import { listConnectors, getConnector } from '../src/connectors/registry.js';
 import { isTombstone } from '../src/connectors/types.js';
@@ -17,6 +19,8 @@ function fixtures(id: string): unknown[] {
     const gen = new OrderGenerator(42, makeAccounts(1)[0]!);
     return Array.from({ length: 300 }, (_, i) => renderOrder(gen.order(i)));
   }
+  // Charge connectors keep recorded provider pages in src/connectors/<id>/fixtures (Plaid: /transactions/sync responses).
+  if (id === 'plaid') return readdirSync(fileURLToPath(new URL('../src/connectors/plaid/fixtures/', import.meta.url))).flatMap((f) => pageRecords(JSON.parse(readFileSync(fileURLToPath(new URL(`../src/connectors/plaid/fixtures/${f}`, import.meta.url)), 'utf8'))));
   throw new Error(`no fixtures for connector ${id}: add them here`);
 }
 
@@ -43,6 +47,12 @@ describe.each(listConnectors().map((c) => [c.id, c] as const))('connector %s', (
     for (const raw of fixtures(id)) {
       const clean = applyPolicy(raw, c.allowList, c.freeText);
       const parsed = c.rawSchema.parse(clean);
+      if (c.records === 'charges') {
+        const ch = c.toCharge!(parsed);
+        expect(c.toCharge!(c.rawSchema.parse(clean))).toEqual(ch); // pure
+        if ('amount' in ch) expect(Number.isSafeInteger(ch.amount) && /^\d{4}-\d\d-\d\d$/.test(ch.date)).toBe(true);
+        continue;
+      }
       const a = c.toOrder(parsed);
       expect(c.toOrder(c.rawSchema.parse(clean))).toEqual(a); // pure: same input, same output
       if (isTombstone(a)) continue;

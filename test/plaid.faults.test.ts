@@ -107,6 +107,23 @@ describe('Plaid: updates that change, crash or get throttled', () => {
       p.h.cleanup();
     }
   });
+  it('an Item removed at Plaid: sync exits 4, and --reconnect says to disconnect and link again', async () => {
+    const p = await linkedPlaid(replica);
+    try {
+      expect((await p.h.cli(['sync'])).code).toBe(0);
+      // The person removed the connection at my.plaid.com: the Item is gone at Plaid.
+      await fetch(`${replica.url}/item/remove`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_id: replica.clientId, secret: replica.secret, access_token: p.accessToken }) });
+      const r = await p.h.cli(['sync']);
+      expect(r.code).toBe(4);
+      expect(r.stderr).toMatch(/ITEM_NOT_FOUND/);
+      const fix = await p.h.cli(['link', '--reconnect', 'plaid:default', '--no-browser', '--timeout', '5']);
+      expect(fix.code).toBe(2);
+      expect(fix.stderr).toMatch(/no longer exists at Plaid/);
+      expect(fix.stderr).toMatch(/orderlink disconnect/);
+    } finally {
+      p.h.cleanup();
+    }
+  });
 });
 
 describe('the replica answers like the documented API', () => {

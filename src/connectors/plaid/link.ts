@@ -84,7 +84,16 @@ export async function linkPlaid(args: HostedLinkArgs): Promise<HostedLinkResult<
       user: { client_user_id: userId },
       hosted_link: {},
       ...(existing ? { access_token: existing.access_token } : { products: ['transactions'] }),
-    }, linkTokenCreated);
+    }, linkTokenCreated).catch((err: unknown) => {
+      // Update mode needs a live Item: one removed at Plaid (or at my.plaid.com) cannot be repaired.
+      if (existing && err instanceof OrderlinkError && /ITEM_NOT_FOUND|INVALID_ACCESS_TOKEN/.test(err.message)) {
+        throw new OrderlinkError('PLAID_ITEM_GONE', 'this Plaid Item no longer exists at Plaid, so it cannot be repaired', {
+          kind: 'usage',
+          hint: 'Disconnect it (its charges are kept) and link the account again: orderlink disconnect CONNECTION --yes && orderlink link plaid --alias NEW',
+        });
+      }
+      throw err;
+    });
     if (!created.hosted_link_url) {
       throw new OrderlinkError('PLAID_NO_HOSTED_LINK', 'Plaid did not return a Hosted Link URL for this client', {
         hint: 'Hosted Link must be enabled for your Plaid client (ask your Plaid account manager); in the sandbox, `orderlink link plaid --sandbox` needs no browser.',
