@@ -109,3 +109,47 @@ export function checkOrder(o: NormalizedOrder): { field: string; message: string
   }
   return null;
 }
+
+/**
+ * A card or bank charge (Plaid transactions): where money went, without line items. Charges are
+ * not orders — they live in their own table and never count in `orders` or `orders stats`, so a
+ * purchase that is also an order (Amazon's export, Knot) is never counted twice.
+ */
+export interface NormalizedCharge {
+  transactionId: string;
+  accountId: string;
+  /** The calendar date the provider gives (YYYY-MM-DD), never shifted by a time zone. */
+  date: string;
+  /** UTC ISO 8601 when the provider knows the time, else null. */
+  datetime: string | null;
+  merchant: string;
+  /** Minor units; positive = money out (a purchase), negative = money in (a refund). */
+  amount: MinorUnits;
+  currency: string;
+  pending: boolean;
+  category: string | null;
+  /** For a posted charge: the pending charge it replaces (one purchase, never two). */
+  pendingTransactionId: string | null;
+}
+
+/** The provider removed a charge (e.g. a pending one that posted under a new id). */
+export interface RemovedCharge {
+  transactionId: string;
+  removed: true;
+}
+
+export type ChargeChange = NormalizedCharge | RemovedCharge;
+
+export const isRemovedCharge = (x: ChargeChange): x is RemovedCharge => 'removed' in x && x.removed === true;
+
+/** What a connector's records are: orders (the default) or charges. */
+export type RecordKind = 'orders' | 'charges';
+
+/** The store's invariants for a charge, like checkOrder. */
+export function checkCharge(c: NormalizedCharge): { field: string; message: string } | null {
+  if (!Number.isSafeInteger(c.amount) || Math.abs(c.amount) > MAX_ABS_MINOR) return { field: 'amount', message: `amount out of range (limit ±${MAX_ABS_MINOR} minor units)` };
+  if (!/^\d{4}-\d\d-\d\d$/.test(c.date)) return { field: 'date', message: 'not a calendar date (YYYY-MM-DD)' };
+  if (c.transactionId.length === 0 || c.transactionId.length > 256) return { field: 'transaction_id', message: 'empty or longer than 256 characters' };
+  if (c.merchant.length > 512) return { field: 'merchant', message: 'longer than 512 characters' };
+  return null;
+}

@@ -58,11 +58,19 @@ export async function runDisconnect(ctx: Context, o: DisconnectOptions): Promise
     const connector = getConnector(conn.connector);
     const vault = await ctx.vault();
     let record: import('../tokens/index.js').TokenRecord | undefined;
-    try {
-      record = await createTokenManager(ctx).record(conn, 'disconnect');
-    } catch (err) {
-      if (!(err instanceof OrderlinkError)) throw err;
-      ctx.trace(`no usable token record (${err.code}); deleting the secret only`);
+    if (connector.auth.type === 'hostedLink') {
+      // An aggregator's credential: the connector ends it at the provider (e.g. Plaid /item/remove).
+      const hosted = await revokeHosted(ctx, conn, connector);
+      revocation = hosted.revocation;
+      secretDeleted = vault.delete(conn.tokenRef);
+      verification = await hosted.check();
+    } else {
+      try {
+        record = await createTokenManager(ctx).record(conn, 'disconnect');
+      } catch (err) {
+        if (!(err instanceof OrderlinkError)) throw err;
+        ctx.trace(`no usable token record (${err.code}); deleting the secret only`);
+      }
     }
     if (record && connector.auth.type === 'oauth' && connector.capabilities.revocation) {
       const { revokeToken } = await import('../oauth/index.js');
@@ -79,18 +87,19 @@ export async function runDisconnect(ctx: Context, o: DisconnectOptions): Promise
         ctx.trace(`revocation failed: ${err instanceof OrderlinkError ? err.code : 'error'}`);
       }
     }
-    secretDeleted = vault.delete(conn.tokenRef);
+    if (connector.auth.type !== 'hostedLink') secretDeleted = vault.delete(conn.tokenRef);
     if (record?.accessToken && connector.fetchProfile) {
       verification = await checkTokenDead(ctx, connector, conn.baseUrl ?? record.issuer, record.accessToken);
     }
   }
   store.connections.update(conn.id, { status: 'revoked', tokenRef: null, lastError: null });
   const purged = o.purge ? store.purgeOrders(conn.id) : 0;
+  const purgedCharges = o.purge ? store.charges.purge(conn.id) : 0;
   if (o.purge) store.connections.update(conn.id, { syncCursor: null });
-  ctx.audit('disconnect', conn.id, { revocation, old_token_check: verification, secret_deleted: secretDeleted, purged_orders: purged, kept_orders: !o.purge });
+  ctx.audit('disconnect', conn.id, { revocation, old_token_check: verification, secret_deleted: secretDeleted, purged_orders: purged, purged_charges: purgedCharges, kept_orders: !o.purge });
 
   if (ctx.json) {
-    printJson(io, { connection: handle, id: conn.id, status: 'revoked', revocation, old_token_check: verification, secret_deleted: secretDeleted, purged_orders: purged });
+    printJson(io, { connection: handle, id: conn.id, status: 'revoked', revocation, old_token_check: verification, secret_deleted: secretDeleted, purged_orders: purged, purged_charges: purgedCharges });
   } else {
     const c = io.color;
     renderKeyValues(io, [
@@ -98,7 +107,7 @@ export async function runDisconnect(ctx: Context, o: DisconnectOptions): Promise
       revocation === 'done' ? ['revocation', 'done at the provider', c.green] : revocation === 'unsupported' ? ['revocation', 'unsupported by the provider', c.yellow] : revocation === 'failed' ? ['revocation', 'failed (the local secret is deleted anyway)', c.red] : ['revocation', 'nothing to revoke'],
       verification === 'rejected' ? ['old token', 'rejected by the provider', c.green] : verification === 'still_accepted' ? ['old token', 'STILL ACCEPTED — revoke access in your account settings at the provider', c.red] : ['old token', 'not checked'],
       ['local secret', secretDeleted ? 'deleted from the vault' : 'none stored'],
-      ['orders', o.purge ? `${purged} deleted` : 'kept (use --purge to delete them)'],
+      ['orders', o.purge ? `${purged} deleted${purgedCharges ? `, and ${purgedCharges} charges` : ''}` : 'kept (use --purge to delete them)'],
     ]);
   }
   return verification === 'still_accepted' || revocation === 'failed' ? 1 : 0;
@@ -115,4 +124,54 @@ async function checkTokenDead(ctx: Context, connector: import('../connectors/typ
     if (err instanceof ProviderHttpError && (err.status === 401 || err.status === 403)) return 'rejected';
     return 'not_checked';
   }
+}
+
+/**
+ * hostedLink connections: revoke through the connector's strategy (when it can), and afterwards
+ * ask the provider with the old credential: a `reauth` verdict from the connector's classifier
+ * means the provider no longer accepts it.
+ */
+async function revokeHosted(ctx: Context, conn: import('../store/index.js').Connection, connector: import('../connectors/types.js').Connector): Promise<{ revocation: RevocationOutcome; check: () => Promise<VerificationOutcome> }> {
+  const auth = connector.auth as import('../connectors/types.js').HostedLinkStrategy;
+  const { parseCredentialRecord, readAppCredentials } = await import('../sync/session.js');
+  const { createHttp, retryPolicyFromEnv } = await import('../sync/http.js');
+  const { classifiedHttp, defaultClassifier } = await import('../sync/classify.js');
+  const { apiBaseFor } = await import('../sync/engine.js');
+  const text = (await ctx.vault()).get(conn.tokenRef!);
+  let credential: unknown;
+  let app: import('../connectors/types.js').AppCredentials | null = null;
+  try {
+    credential = text === undefined ? undefined : auth.credentialSchema.parse(parseCredentialRecord(text).credential);
+    app = await readAppCredentials(ctx, connector, conn.config.environment);
+  } catch (err) {
+    ctx.trace(`cannot read the credential or app credentials (${err instanceof OrderlinkError ? err.code : 'error'}); deleting the secret only`);
+    return { revocation: 'failed', check: async () => 'not_checked' };
+  }
+  if (credential === undefined) return { revocation: 'skipped', check: async () => 'not_checked' };
+  const policy = { ...retryPolicyFromEnv(ctx.env), maxAttempts: 2 };
+  const provider = connector.displayName;
+  const http = classifiedHttp(createHttp({ fetch: ctx.fetch, policy, signal: ctx.signal, trace: (l) => ctx.trace(l) }), { classify: connector.classify ?? defaultClassifier, policy, provider, signal: ctx.signal, trace: (l) => ctx.trace(l) });
+  let revocation: RevocationOutcome = 'unsupported';
+  if (auth.revoke && connector.capabilities.revocation) {
+    try {
+      await auth.revoke({ credential, app, config: conn.config, http, signal: ctx.signal });
+      revocation = 'done';
+    } catch (err) {
+      revocation = 'failed';
+      ctx.trace(`revocation failed: ${err instanceof OrderlinkError ? err.code : 'error'}`);
+    }
+  }
+  const baseUrl = apiBaseFor(conn, connector);
+  return {
+    revocation,
+    check: async () => {
+      if (!connector.fetchProfile || !baseUrl) return 'not_checked';
+      try {
+        await connector.fetchProfile({ baseUrl, session: { type: 'credential', credential, app }, config: conn.config, http, signal: ctx.signal });
+        return 'still_accepted';
+      } catch (err) {
+        return err instanceof OrderlinkError && err.kind === 'reauth' ? 'rejected' : 'not_checked';
+      }
+    },
+  };
 }

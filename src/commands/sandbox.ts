@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { App } from '../cli.js';
 import type { Context } from '../context.js';
 import { parsePositiveInt } from './options.js';
+import { usageError } from '../errors.js';
 import { printJson } from '../ui/render.js';
 import { FAULTS_HELP } from '../sandbox/faults.js'; // small: the server itself loads only on `serve`
 
@@ -13,6 +14,8 @@ export interface SandboxServeOptions {
   accounts: number;
   faults?: string;
   autoConsent: boolean;
+  /** Which provider to run: the built-in sandbox, or a replica of a real provider's API. */
+  provider?: 'sandbox' | 'plaid';
 }
 
 export function register(cmd: Command, app: App): void {
@@ -24,7 +27,8 @@ export function register(cmd: Command, app: App): void {
     .option('--seed <n>', 'seed of the deterministic data', '42')
     .option('--accounts <n>', 'number of sandbox accounts (alice, bob, carol, ...)', '3')
     .option('--faults <spec>', 'fault injection spec (see below)')
-    .option('--auto-consent', 'approve every authorization request without a screen (tests, CI, demo)', false);
+    .option('--auto-consent', 'approve every authorization request without a screen (tests, CI, demo)', false)
+    .option('--provider <name>', 'sandbox (the built-in provider) or plaid (a replica of the Plaid API; --orders = transactions per Item)', 'sandbox');
   serve.addHelpText(
     'after',
     `
@@ -37,7 +41,7 @@ ${FAULTS_HELP}
 
 Docs: docs/sandbox.md`,
   );
-  serve.action((o: { port: string; orders: string; seed: string; accounts: string; faults?: string; autoConsent: boolean }) =>
+  serve.action((o: { port: string; orders: string; seed: string; accounts: string; faults?: string; autoConsent: boolean; provider: string }) =>
     app.run(
       'sandbox serve',
       {
@@ -47,6 +51,7 @@ Docs: docs/sandbox.md`,
         accounts: parsePositiveInt(o.accounts, '--accounts', 26),
         ...(o.faults ? { faults: o.faults } : {}),
         autoConsent: o.autoConsent,
+        ...(o.provider === 'sandbox' ? {} : { provider: providerOption(o.provider) }),
       } satisfies SandboxServeOptions,
       runSandboxServe,
     ),
@@ -54,7 +59,13 @@ Docs: docs/sandbox.md`,
   cmd.addHelpText('after', '\nExamples:\n  $ orderlink sandbox serve --auto-consent\n');
 }
 
+function providerOption(v: string): 'plaid' {
+  if (v !== 'plaid') throw usageError('BAD_OPTION', `--provider must be sandbox or plaid, got "${v.slice(0, 20)}"`);
+  return v;
+}
+
 export async function runSandboxServe(ctx: Context, o: SandboxServeOptions): Promise<number> {
+  if (o.provider === 'plaid') return (await import('../sandbox/replicas/plaid-serve.js')).servePlaidReplica(ctx, o);
   const { startSandbox, parseFaults } = await import('../sandbox/index.js');
   if (o.faults) parseFaults(o.faults); // a bad spec is a usage error before anything starts
   const sb = await startSandbox({

@@ -6,12 +6,14 @@ import { OrderlinkError } from '../errors.js';
 import { amazon } from './amazon/index.js';
 import { sandbox } from './sandbox/index.js';
 import { knot } from './knot/index.js';
+import { plaid } from './plaid/index.js';
 import type { Connector } from './types.js';
 
 export const CONNECTORS = {
   sandbox,
   amazon,
   knot,
+  plaid,
 } as const satisfies Record<string, Connector<never, never> | Connector<any, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export type ConnectorId = keyof typeof CONNECTORS;

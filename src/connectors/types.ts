@@ -16,10 +16,10 @@
  * Connectors never import commands, the store or the vault.
  */
 import type { z } from 'zod';
-import type { ConnectionConfig, ConnectorKind, NormalizedOrder, Tombstone } from '../domain.js';
+import type { ChargeChange, ConnectionConfig, ConnectorKind, NormalizedOrder, RecordKind, Tombstone } from '../domain.js';
 
-export type { ConnectorKind, NormalizedItem, NormalizedOrder, OrderStatus, Tombstone, ConnectionConfig } from '../domain.js';
-export { isTombstone } from '../domain.js';
+export type { ConnectorKind, NormalizedItem, NormalizedOrder, OrderStatus, Tombstone, ConnectionConfig, NormalizedCharge, RemovedCharge, ChargeChange, RecordKind } from '../domain.js';
+export { isTombstone, isRemovedCharge } from '../domain.js';
 
 // ---------------------------------------------------------------------------------------------
 // Sessions: what `fetchOrders` receives to authenticate its requests.
@@ -268,6 +268,10 @@ export interface Connector<Raw = unknown, Cursor = unknown> {
   importer?: FileImporter;
   /** A raw record is either an order or a deletion. Pure: no I/O. */
   toOrder(raw: Raw): NormalizedOrder | Tombstone;
+  /** What the records are (default 'orders'). 'charges' connectors map with `toCharge` and never write orders. */
+  records?: RecordKind;
+  /** Charge connectors: a raw record → a charge, or its removal. Pure: no I/O. */
+  toCharge?(raw: Raw): ChargeChange;
   fetchProfile?(args: { baseUrl: string; session: Session; config: ConnectionConfig; http: HttpFunction; signal: AbortSignal }): Promise<ProfileInfo>;
 }
 

@@ -6,12 +6,23 @@ import { AuditLog } from './audit.js';
 import { Connections } from './connections.js';
 import { integrityCheck, openDatabase, schemaVersion, type DB } from './db.js';
 import { OrderWriter } from './orders.js';
+import { ChargeQueries, ChargeWriter, type PageWrite } from './charges.js';
+import type { PageCounts } from './orders.js';
+import type { RecordKind } from '../domain.js';
 import { OrderQueries } from './queries.js';
 import { SyncRuns } from './runs.js';
 
 export { connectionHandle } from './connections.js';
 export type { Connection, ConnectionStatus, ProviderType, NewConnection } from './connections.js';
-export type { PageCounts, PageWrite } from './orders.js';
+export type { PageCounts } from './orders.js';
+export type { PageWrite, ChargeFilter, ChargeRow } from './charges.js';
+
+/** What the sync engine writes pages through: orders or charges, same transaction rules. */
+export interface PageWriter {
+  commitPage(w: PageWrite): PageCounts;
+  commitPages(ws: readonly PageWrite[]): PageCounts[];
+  preview(w: PageWrite): PageCounts;
+}
 export type { OrderFilter, OrderRow, ItemRow, StatRow, SortKey } from './queries.js';
 export type { SyncRun, RunStatus, RunMode } from './runs.js';
 export type { AuditEntry, AuditFilter, AuditVerifyResult, AuditProblem } from './audit.js';
@@ -21,7 +32,9 @@ export class Store {
   readonly audit: AuditLog;
   readonly runs: SyncRuns;
   readonly orders: OrderQueries;
+  readonly charges: ChargeQueries;
   private writer: OrderWriter | undefined;
+  private chargeWriter: ChargeWriter | undefined;
 
   constructor(
     readonly db: DB,
@@ -32,11 +45,19 @@ export class Store {
     this.audit = new AuditLog(db);
     this.runs = new SyncRuns(db);
     this.orders = new OrderQueries(db);
+    this.charges = new ChargeQueries(db);
   }
 
   /** The page writer (its statements are prepared on first use). */
   orderWriter(): OrderWriter {
     return (this.writer ??= new OrderWriter(this.db));
+  }
+
+  /** The page writer for a connector's kind of record (charges are never written as orders). */
+  pageWriter(records: RecordKind = 'orders'): PageWriter {
+    if (records === 'charges') return (this.chargeWriter ??= new ChargeWriter(this.db));
+    const w = this.orderWriter();
+    return { commitPage: (p) => w.commitPage(p), commitPages: (ps) => w.commitPages(ps), preview: (p) => w.preview(p.connectionId, p.orders, p.tombstones) };
   }
 
   /** Delete a connection's orders (disconnect --purge); the connection row and the audit trail stay. */

@@ -254,4 +254,34 @@ ALTER TABLE sync_runs_v3 RENAME TO sync_runs;
 CREATE INDEX sync_runs_by_connection ON sync_runs (connection_id, started_at);
 `,
   },
+  {
+    version: 4,
+    name: 'charges: card and bank transactions (Plaid), kept apart from orders',
+    sql: `
+-- Charges are not orders: a card charge and the order it paid for are one purchase, so charges
+-- live here and never count in orders or orders stats. Upserts key on (connection, provider
+-- transaction id); a provider removal sets deleted_at (recorded, never silently dropped).
+CREATE TABLE charges (
+  id                     INTEGER PRIMARY KEY,
+  connection_id          INTEGER NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
+  transaction_id         TEXT NOT NULL,
+  account_id             TEXT NOT NULL,
+  date                   TEXT NOT NULL,
+  datetime               TEXT,
+  merchant               TEXT NOT NULL,
+  amount                 INTEGER NOT NULL,
+  currency               TEXT NOT NULL,
+  pending                INTEGER NOT NULL CHECK (pending IN (0, 1)),
+  category               TEXT,
+  pending_transaction_id TEXT,
+  content_hash           TEXT NOT NULL,
+  first_seen_at          TEXT NOT NULL,
+  updated_at             TEXT NOT NULL,
+  deleted_at             TEXT,
+  UNIQUE (connection_id, transaction_id)
+) STRICT;
+CREATE INDEX charges_by_date ON charges (date, transaction_id) WHERE deleted_at IS NULL;
+CREATE INDEX charges_by_pending_id ON charges (connection_id, pending_transaction_id) WHERE pending_transaction_id IS NOT NULL;
+`,
+  },
 ];

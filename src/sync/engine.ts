@@ -141,7 +141,7 @@ export async function syncConnection(o: SyncConnectionOptions): Promise<Connecti
       if (parsed.success) startCursor = parsed.data;
       else o.trace(`[${o.handle}] stored cursor has an old shape; starting over`);
     }
-    const writer = store.orderWriter();
+    const writer = store.pageWriter(connector.records);
     const fetchOrders = connector.fetchOrders.bind(connector);
     const fetchPage = async (c: unknown) => {
       session = await o.session.get('sync (page)');
@@ -212,13 +212,13 @@ export async function syncConnection(o: SyncConnectionOptions): Promise<Connecti
         const pageErrors = mapped.errors.length;
         result.recordErrors.push(...mapped.errors);
         const write: PageWrite = {
-          connectionId: conn.id, orders: mapped.orders, tombstones: mapped.tombstones, cursor: key, runRowId: runRow,
+          connectionId: conn.id, orders: mapped.orders, tombstones: mapped.tombstones, ...(mapped.charges ? { charges: mapped.charges } : {}), cursor: key, runRowId: runRow,
           fetched: res.records.length, errors: pageErrors, now: o.now().toISOString(),
         };
         result.pages++;
         result.fetched += res.records.length;
         result.errors += pageErrors;
-        if (o.dryRun) count(writer.preview(conn.id, mapped.orders, mapped.tombstones));
+        if (o.dryRun) count(writer.preview(write));
         else if (stream) held.push(write);
         else count(writer.commitPage(write));
         o.onProgress({ connectionId: conn.id, handle: o.handle, phase: 'page', pages: result.pages, fetched: result.fetched });

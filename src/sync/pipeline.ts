@@ -6,7 +6,7 @@
  */
 import { MoneyError } from '../connectors/money.js';
 import type { Connector } from '../connectors/types.js';
-import { checkOrder, isTombstone, type NormalizedOrder, type Tombstone } from '../domain.js';
+import { checkCharge, checkOrder, isRemovedCharge, isTombstone, type ChargeChange, type NormalizedOrder, type Tombstone } from '../domain.js';
 import { applyPolicy } from '../policy/index.js';
 
 export interface RecordError {
@@ -24,6 +24,8 @@ export interface RecordError {
 export interface MappedPage {
   orders: NormalizedOrder[];
   tombstones: Tombstone[];
+  /** Charge connectors only (connector.records === 'charges'): charges and removals, in page order. */
+  charges?: ChargeChange[];
   errors: RecordError[];
 }
 
@@ -54,6 +56,7 @@ function recordId(clean: unknown): string | null {
 }
 
 export function mapRecords(connector: Connector, records: readonly unknown[], page: number): MappedPage {
+  if (connector.records === 'charges') return mapCharges(connector, records, page);
   const out: MappedPage = { orders: [], tombstones: [], errors: [] };
   records.forEach((raw, index) => {
     const clean = applyPolicy(raw, connector.allowList, connector.freeText);
@@ -81,6 +84,32 @@ export function mapRecords(connector: Connector, records: readonly unknown[], pa
       return;
     }
     out.orders.push(mapped);
+  });
+  return out;
+}
+
+/** The same steps for charge connectors: policy → rawSchema → toCharge → checkCharge. */
+function mapCharges(connector: Connector, records: readonly unknown[], page: number): MappedPage {
+  const out: MappedPage = { orders: [], tombstones: [], charges: [], errors: [] };
+  records.forEach((raw, index) => {
+    const clean = applyPolicy(raw, connector.allowList, connector.freeText);
+    const id = recordId(clean);
+    const parsed = connector.rawSchema.safeParse(clean);
+    if (!parsed.success) {
+      out.errors.push({ orderId: id, page, index, ...describeIssue(parsed.error) });
+      return;
+    }
+    let mapped: ChargeChange;
+    try {
+      mapped = connector.toCharge!(parsed.data);
+    } catch (err) {
+      if (!(err instanceof MoneyError)) throw err;
+      out.errors.push({ orderId: id, page, index, field: 'amount', message: err.message });
+      return;
+    }
+    const problem = isRemovedCharge(mapped) ? null : checkCharge(mapped);
+    if (problem) out.errors.push({ orderId: mapped.transactionId.slice(0, 80), page, index, ...problem });
+    else out.charges!.push(mapped);
   });
   return out;
 }
