@@ -24,7 +24,7 @@ const MUTATION_ERROR = `{
  "display_message": null,
  "request_id": "HNTDNrA8F1shFEW"
 }`;
-const fixtures = readdirSync(dir('fixtures')).filter((f) => f.endsWith('.json'));
+const fixtures = readdirSync(dir('fixtures')).filter((f) => f.endsWith('.json') && f !== 'credential.json' && !f.includes('documented-shape'));
 const read = (p: string) => JSON.parse(readFileSync(dir(p), 'utf8')) as Record<string, unknown>;
 /** Names of fields that carry payment or address data in Plaid's schema (CONNECTORS.md §3.7). */
 const DROPPED = ['payment_meta', 'location', 'account_owner', 'account_numbers', 'mask', 'official_name', 'balances', 'original_description', 'address', 'postal_code', 'store_number', 'lat', 'lon'];
@@ -35,7 +35,7 @@ describe('Plaid contract fixtures', () => {
   it.each(fixtures)('%s maps to its expected charges, purely', (f) => {
     const body = read(`fixtures/${f}`) as { added: unknown[]; modified: unknown[]; removed: unknown[] };
     const mapped = pageRecords(body).map((r) => plaid.toCharge!(plaid.rawSchema.parse(applyPolicy(r, plaid.allowList, plaid.freeText))));
-    expect(mapped).toEqual(read(`expected/${f}`));
+    expect(mapped).toEqual(read(`expected/${f}`).charges);
     // The pipeline gives the same (no record fails), and twice the same input gives the same output.
     const page = mapRecords(plaid, pageRecords(body), 1);
     expect(page.errors).toEqual([]);
