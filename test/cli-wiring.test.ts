@@ -44,6 +44,7 @@ describe('argv wiring for every command', () => {
     [['backup', 'b.db'], 'backup', { file: 'b.db', withVault: false, force: false }],
     [['sandbox', 'serve', '--port', '4010', '--orders', '1000', '--seed', '7', '--faults', 'latency=5ms', '--auto-consent'], 'sandbox serve', { port: 4010, orders: 1000, seed: 7, faults: 'latency=5ms', autoConsent: true }],
     [['sandbox', 'serve', '--provider', 'plaid', '--orders', '100000'], 'sandbox serve', { provider: 'plaid', orders: 100000 }],
+    [['sandbox', 'serve', '--provider', 'knot'], 'sandbox serve', { provider: 'knot' }],
     [['demo', '--orders', '50'], 'demo', { orders: 50, seed: 42 }],
     [['demo', '--keep'], 'demo', { orders: 300, seed: 42, keep: true }],
     [['completion', 'zsh'], 'completion', { shell: 'zsh' }],

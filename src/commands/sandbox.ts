@@ -15,7 +15,7 @@ export interface SandboxServeOptions {
   faults?: string;
   autoConsent: boolean;
   /** Which provider to run: the built-in sandbox, or a replica of a real provider's API. */
-  provider?: 'sandbox' | 'plaid';
+  provider?: 'sandbox' | 'plaid' | 'knot';
 }
 
 export function register(cmd: Command, app: App): void {
@@ -28,7 +28,7 @@ export function register(cmd: Command, app: App): void {
     .option('--accounts <n>', 'number of sandbox accounts (alice, bob, carol, ...)', '3')
     .option('--faults <spec>', 'fault injection spec (see below)')
     .option('--auto-consent', 'approve every authorization request without a screen (tests, CI, demo)', false)
-    .option('--provider <name>', 'sandbox (the built-in provider) or plaid (a replica of the Plaid API; --orders = transactions per Item)', 'sandbox');
+    .option('--provider <name>', 'sandbox (the built-in provider), plaid (a replica of the Plaid API; --orders = transactions per Item) or knot (a replica of Knot TransactionLink; --orders = transactions per account)', 'sandbox');
   serve.addHelpText(
     'after',
     `
@@ -59,13 +59,14 @@ Docs: docs/sandbox.md`,
   cmd.addHelpText('after', '\nExamples:\n  $ orderlink sandbox serve --auto-consent\n');
 }
 
-function providerOption(v: string): 'plaid' {
-  if (v !== 'plaid') throw usageError('BAD_OPTION', `--provider must be sandbox or plaid, got "${v.slice(0, 20)}"`);
+function providerOption(v: string): 'plaid' | 'knot' {
+  if (v !== 'plaid' && v !== 'knot') throw usageError('BAD_OPTION', `--provider must be sandbox, plaid or knot, got "${v.slice(0, 20)}"`);
   return v;
 }
 
 export async function runSandboxServe(ctx: Context, o: SandboxServeOptions): Promise<number> {
   if (o.provider === 'plaid') return (await import('../sandbox/replicas/plaid-serve.js')).servePlaidReplica(ctx, o);
+  if (o.provider === 'knot') return (await import('../sandbox/replicas/knot-serve.js')).serveKnotReplica(ctx, o);
   const { startSandbox, parseFaults } = await import('../sandbox/index.js');
   if (o.faults) parseFaults(o.faults); // a bad spec is a usage error before anything starts
   const sb = await startSandbox({
