@@ -25,6 +25,8 @@ describe('argv wiring for every command', () => {
     [['connector', 'show', 'sandbox'], 'connector', { kind: 'show', id: 'sandbox' }],
     [['connector', 'setup', 'plaid', '--env', 'sandbox', '--credentials-stdin'], 'connector', { kind: 'setup', id: 'plaid', environment: 'sandbox', credentialsStdin: true }],
     [['connections', '--all'], 'connections', { all: true }],
+    [['connections', 'set', 'sandbox:work', '--every', '6h'], 'connections set', { connection: 'sandbox:work', every: '6h' }],
+    [['sync', '--due'], 'sync', { due: true }],
     [['smoke', 'sandbox:ci', '--max-pages', '2', '--strict', '--junit', 'r.xml'], 'smoke', { targets: ['sandbox:ci'], maxPages: 2, strict: true, junit: 'r.xml' }],
     [['import', 'amazon', 'x.zip', '--alias', 'me', '--dry-run'], 'import', { connector: 'amazon', path: 'x.zip', alias: 'me', dryRun: true }],
     [['sync', 'a', 'b', '--full', '--concurrency', '2', '--dry-run', '--page-size', '50', '--max-pages', '3', '--wait', '10', '--since', '30d'], 'sync', { connections: ['a', 'b'], full: true, concurrency: 2, dryRun: true, pageSize: 50, maxPages: 3, wait: 10, since: '30d' }],

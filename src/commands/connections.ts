@@ -99,7 +99,7 @@ export async function runConnections(ctx: Context, opts: ConnectionsOptions): Pr
     { key: 'last_error', header: 'last error', get: (c) => (c.lastError ? c.lastError.slice(0, 60) : '') },
   ];
   renderRows(io, rows, columns, format, records);
-  if (format === 'table') {
+  if (!ctx.json) {
     for (const r of records) {
       const f = r.reauth_forecast;
       if (f?.soon) {

@@ -21,6 +21,8 @@ export interface SyncOptions {
   wait: number;
   /** Write a JUnit XML report here as well (CI). */
   junit?: string;
+  /** Only the connections whose interval has passed (cron, systemd timers). */
+  due?: boolean;
 }
 
 export function register(cmd: Command, app: App): void {
@@ -34,6 +36,7 @@ export function register(cmd: Command, app: App): void {
     .option('--max-pages <n>', 'stop after N pages per connection (CI smoke tests)')
     .option('--wait <seconds>', 'if another sync is running here, wait this long instead of exiting (exit 7)', '0')
     .option('--junit <file>', 'also write a JUnit XML report to FILE (one testcase per connection)')
+    .option('--due', 'only connections whose interval has passed (`connections set C --every 6h`; default 24h): for cron and timers', false)
     .addHelpText(
       'after',
       `
@@ -43,12 +46,13 @@ Examples:
   $ orderlink sync --dry-run --json        # what would change, as JSON
   $ orderlink sync --max-pages 1 --json    # a bounded CI smoke run
   $ orderlink sync --junit sync-report.xml # a report for your CI dashboard
+  $ orderlink sync --due                   # from cron or a systemd timer (docs/scheduling.md)
 
 Exit codes: 0 all good, 3 partial (some records invalid, named in the output),
-            1 failure, 4 a connection needs re-linking, 5 vault locked or wrong key,
+            1 failure, 4 a connection needs re-linking (with --due: or will within 7 days), 5 vault locked or wrong key,
             6 vault or database damaged, tampered or rolled back, 7 busy.`,
     )
-    .action((conns: string[], o: { full: boolean; since?: string; concurrency: string; dryRun: boolean; pageSize: string; maxPages?: string; wait: string; junit?: string }) =>
+    .action((conns: string[], o: { full: boolean; since?: string; concurrency: string; dryRun: boolean; pageSize: string; maxPages?: string; wait: string; junit?: string; due: boolean }) =>
       app.run(
         'sync',
         {
@@ -61,6 +65,7 @@ Exit codes: 0 all good, 3 partial (some records invalid, named in the output),
           ...(o.maxPages ? { maxPages: parsePositiveInt(o.maxPages, '--max-pages') } : {}),
           wait: o.wait === '0' ? 0 : parsePositiveInt(o.wait, '--wait', 86_400),
           ...(o.junit ? { junit: o.junit } : {}),
+          ...(o.due ? { due: true } : {}),
         } satisfies SyncOptions,
         runSync,
       ),
@@ -71,7 +76,21 @@ export async function runSync(ctx: Context, o: SyncOptions): Promise<number> {
   const { syncAll, selectConnections } = await import('../sync/index.js');
   const { createTokenManager } = await import('../tokens/oauth.js');
   const since = o.since ? parseDateFlag(o.since, '--since', ctx.now()) : null;
-  const connections = selectConnections(ctx, o.connections);
+  let connections = selectConnections(ctx, o.connections);
+  const { isDue, nextDue, forecastReauth } = await import('../sync/schedule.js');
+  const { getConnector } = await import('../connectors/registry.js');
+  if (o.due) {
+    const now = ctx.now();
+    const due = connections.filter((c) => isDue(c, now));
+    if (due.length === 0) {
+      const next = connections.map((c) => nextDue(c)).filter((d): d is Date => d !== null).sort((a, b) => a.getTime() - b.getTime())[0];
+      const forecastCode = warnForecasts(ctx, connections, forecastReauth, getConnector);
+      if (ctx.json) printJson(ctx.io, { ok: true, due: [], next_due_at: next?.toISOString() ?? null, connections: [] });
+      else ctx.io.err(`Nothing is due${next ? ` (next: ${next.toISOString()})` : ''}.`);
+      return forecastCode;
+    }
+    connections = due;
+  }
   // Open and unlock the vault once, before any connection starts: a locked, wrong-key, tampered,
   // rolled-back or missing vault is one error with its own exit code (5 or 6), not one failure
   // (and one scrypt run) per connection.
@@ -108,7 +127,32 @@ export async function runSync(ctx: Context, o: SyncOptions): Promise<number> {
       });
     }
   }
-  return exitCodeFor(results);
+  const code = exitCodeFor(results);
+  if (o.due && code === ExitCode.OK) return warnForecasts(ctx, ctx.store().connections.list().filter((c) => c.status === 'active'), forecastReauth, getConnector);
+  return code;
+}
+
+/** Under --due, a credential about to break is the reauth exit (4) now, while it can still be renewed. */
+function warnForecasts(
+  ctx: Context,
+  connections: readonly import('../store/index.js').Connection[],
+  forecast: typeof import('../sync/schedule.js').forecastReauth,
+  connectorOf: (id: string) => import('../connectors/types.js').Connector,
+): number {
+  let soon = false;
+  for (const c of connections) {
+    let f;
+    try {
+      f = forecast(c, connectorOf(c.connector), ctx.now());
+    } catch {
+      continue; // a connector this build does not know: nothing to forecast
+    }
+    if (!f?.soon) continue;
+    soon = true;
+    const handle = safeText(`${c.connector}:${c.alias}`);
+    ctx.io.err(`${ctx.io.errColor.yellow('!')} ${handle}: ${f.daysLeft < 0 ? 'its credential has probably expired' : `its credential is expected to stop working in ${f.daysLeft} day(s)`} (${f.why}). Re-link it: orderlink link --reconnect ${handle}`);
+  }
+  return soon ? ExitCode.REAUTH_REQUIRED : ExitCode.OK;
 }
 
 export function exitCodeFor(results: ConnectionResult[]): number {
