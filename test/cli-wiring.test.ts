@@ -27,6 +27,7 @@ describe('argv wiring for every command', () => {
     [['connections', '--all'], 'connections', { all: true }],
     [['connections', 'set', 'sandbox:work', '--every', '6h'], 'connections set', { connection: 'sandbox:work', every: '6h' }],
     [['sync', '--due'], 'sync', { due: true }],
+    [['sync', '--accept-deletions', '--max-delete', '25'], 'sync', { acceptDeletions: true, maxDelete: 25 }],
     [['smoke', 'sandbox:ci', '--max-pages', '2', '--strict', '--junit', 'r.xml'], 'smoke', { targets: ['sandbox:ci'], maxPages: 2, strict: true, junit: 'r.xml' }],
     [['import', 'amazon', 'x.zip', '--alias', 'me', '--dry-run'], 'import', { connector: 'amazon', path: 'x.zip', alias: 'me', dryRun: true }],
     [['sync', 'a', 'b', '--full', '--concurrency', '2', '--dry-run', '--page-size', '50', '--max-pages', '3', '--wait', '10', '--since', '30d'], 'sync', { connections: ['a', 'b'], full: true, concurrency: 2, dryRun: true, pageSize: 50, maxPages: 3, wait: 10, since: '30d' }],

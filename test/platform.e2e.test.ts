@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SandboxHandle } from '../src/sandbox/index.js';
 import { e2eHome, linkSandbox, sandbox, type E2EHome } from './helpers/e2e.js';
 
-type Mode = 'dup-lines' | 'overflow' | 'loop' | 'no-cursor' | 'flood' | 'ok';
+type Mode = 'dup-lines' | 'overflow' | 'loop' | 'no-cursor' | 'flood' | 'twenty' | 'delete-one' | 'delete-five' | 'two' | 'ok';
 
 function order(id: string, extra: Record<string, unknown> = {}) {
   return {
@@ -57,6 +57,15 @@ function hostileApi(): Promise<{ url: string; setMode(m: Mode): void; requests()
         // A → B → A → B …
         if (cursor === null || cursor === 'B') return page([order(`H-${cursor ?? 'start'}`)], 'A', true);
         return page([order('H-A')], 'B', true);
+      case 'twenty':
+        return page(Array.from({ length: 20 }, (_, i) => order(`H-${i}`)), null, false);
+      case 'two':
+        return page([order('H-0'), order('H-1')], null, false);
+      case 'delete-one':
+      case 'delete-five': {
+        const n = mode === 'delete-one' ? 1 : 5;
+        return page(Array.from({ length: n }, (_, i) => ({ id: `H-${i}`, deleted: true, updated_at: '2026-03-02T00:00:00.000Z' })), null, false);
+      }
       case 'flood':
         return page(Array.from({ length: 12 }, (_, i) => order(`H-${i}`)), null, false);
       case 'no-cursor':
@@ -220,6 +229,49 @@ describe('endless pagination (issue 9 #10)', () => {
       }
     });
   }
+});
+
+describe('watching over the data (issue 12)', () => {
+  it('a run that would delete more than 10 % of a connection holds those deletions until --accept-deletions', async () => {
+    const h = e2eHome();
+    try {
+      await linkHostile(h, 'twenty');
+      expect((await h.cli(['sync'])).code).toBe(0);
+      const live = () => h.query<{ n: number }>('SELECT count(*) n FROM orders WHERE deleted_at IS NULL')[0]!.n;
+      api.setMode('delete-one'); // 5 %: applied
+      expect((await h.cli(['sync', '--full'])).code).toBe(0);
+      expect(live()).toBe(19);
+      api.setMode('delete-five'); // 4 more of 19 = 21 %: held
+      const held = await h.cli(['--json', 'sync', '--full']);
+      expect(held.code).toBe(3);
+      const rep = JSON.parse(held.stdout) as { connections: Array<{ status: string; error: { code: string }; held_deletions: { would_delete: number; held_records: number } }> };
+      expect(rep.connections[0]).toMatchObject({ status: 'partial', error: { code: 'DELETIONS_HELD' }, held_deletions: { would_delete: 4, held_records: 19 } });
+      expect(live()).toBe(19);
+      expect((await h.cli(['--json', 'audit', '--action', 'sync.held'])).stdout).toContain('would_delete');
+      const text = await h.cli(['sync', '--full']);
+      expect(text.stderr).toMatch(/would delete 4 of 19 records .*--accept-deletions/s);
+      expect((await h.cli(['sync', '--full', '--accept-deletions'])).code).toBe(0);
+      expect(live()).toBe(15);
+    } finally {
+      h.cleanup();
+    }
+  });
+
+  it('a full sync that returns far fewer records than the connection holds says so, and deletes nothing', async () => {
+    const h = e2eHome();
+    try {
+      await linkHostile(h, 'twenty');
+      expect((await h.cli(['sync'])).code).toBe(0);
+      api.setMode('two');
+      const r = await h.cli(['--json', 'sync', '--full']);
+      expect(r.code).toBe(0);
+      const rep = JSON.parse(r.stdout) as { connections: Array<{ warnings: Array<{ code: string }> }> };
+      expect(rep.connections[0]!.warnings[0]!.code).toBe('FEWER_RECORDS');
+      expect(h.query<{ n: number }>('SELECT count(*) n FROM orders WHERE deleted_at IS NULL')[0]!.n).toBe(20);
+    } finally {
+      h.cleanup();
+    }
+  });
 });
 
 describe('bounded pages (SECURITY.md rule 28)', () => {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { App } from '../cli.js';
 import type { Context } from '../context.js';
-import { ExitCode, OrderlinkError } from '../errors.js';
+import { ExitCode, OrderlinkError, usageError } from '../errors.js';
 import { pickFormat, printJson, renderRows, type Column } from '../ui/render.js';
 import { safeText } from '../ui/safe-text.js';
 import { createProgress } from '../ui/progress.js';
@@ -23,6 +23,10 @@ export interface SyncOptions {
   junit?: string;
   /** Only the connections whose interval has passed (cron, systemd timers). */
   due?: boolean;
+  /** Apply deletions however many there are (the guard holds more than --max-delete). */
+  acceptDeletions?: boolean;
+  /** Percent of a connection's records one run may delete (default 10). */
+  maxDelete?: number;
 }
 
 export function register(cmd: Command, app: App): void {
@@ -36,6 +40,8 @@ export function register(cmd: Command, app: App): void {
     .option('--max-pages <n>', 'stop after N pages per connection (CI smoke tests)')
     .option('--wait <seconds>', 'if another sync is running here, wait this long instead of exiting (exit 7)', '0')
     .option('--junit <file>', 'also write a JUnit XML report to FILE (one testcase per connection)')
+    .option('--accept-deletions', 'apply deletions even when a run deletes more than --max-delete of a connection', false)
+    .option('--max-delete <percent>', 'hold a run\'s deletions when they exceed this share of a connection\'s records', '10')
     .option('--due', 'only connections whose interval has passed (`connections set C --every 6h`; default 24h): for cron and timers', false)
     .addHelpText(
       'after',
@@ -52,7 +58,7 @@ Exit codes: 0 all good, 3 partial (some records invalid, named in the output),
             1 failure, 4 a connection needs re-linking (with --due: or will within 7 days), 5 vault locked or wrong key,
             6 vault or database damaged, tampered or rolled back, 7 busy.`,
     )
-    .action((conns: string[], o: { full: boolean; since?: string; concurrency: string; dryRun: boolean; pageSize: string; maxPages?: string; wait: string; junit?: string; due: boolean }) =>
+    .action((conns: string[], o: { full: boolean; since?: string; concurrency: string; dryRun: boolean; pageSize: string; maxPages?: string; wait: string; junit?: string; due: boolean; acceptDeletions: boolean; maxDelete: string }) =>
       app.run(
         'sync',
         {
@@ -66,6 +72,8 @@ Exit codes: 0 all good, 3 partial (some records invalid, named in the output),
           wait: o.wait === '0' ? 0 : parsePositiveInt(o.wait, '--wait', 86_400),
           ...(o.junit ? { junit: o.junit } : {}),
           ...(o.due ? { due: true } : {}),
+          ...(o.acceptDeletions ? { acceptDeletions: true } : {}),
+          ...(o.maxDelete === '10' ? {} : { maxDelete: parsePercent(o.maxDelete) }),
         } satisfies SyncOptions,
         runSync,
       ),
@@ -108,6 +116,7 @@ export async function runSync(ctx: Context, o: SyncOptions): Promise<number> {
       pageSize: o.pageSize,
       ...(o.maxPages === undefined ? {} : { maxPages: o.maxPages }),
       waitSeconds: o.wait,
+      ...(o.acceptDeletions ? { maxDeletePercent: null } : o.maxDelete === undefined ? {} : { maxDeletePercent: o.maxDelete }),
       tokens: createTokenManager(ctx),
       onProgress: (e) =>
         progress.update({ key: String(e.connectionId), label: e.handle, pages: e.pages, items: e.fetched, done: e.phase === 'done', ...(e.result ? { status: e.result.status } : {}) }),
@@ -155,6 +164,12 @@ function warnForecasts(
   return soon ? ExitCode.REAUTH_REQUIRED : ExitCode.OK;
 }
 
+function parsePercent(v: string): number {
+  const n = Number(v);
+  if (!/^\d{1,3}(\.\d+)?$/.test(v.trim()) || n < 0 || n > 100) throw usageError('BAD_OPTION', `--max-delete takes a percentage from 0 to 100, got "${v.slice(0, 20)}"`);
+  return n;
+}
+
 export function exitCodeFor(results: ConnectionResult[]): number {
   if (results.some((r) => r.status === 'reauth_required')) return ExitCode.REAUTH_REQUIRED;
   if (results.some((r) => r.status === 'failure')) return ExitCode.FAILURE;
@@ -173,6 +188,7 @@ function report(ctx: Context, results: ConnectionResult[], dryRun: boolean): voi
         id: r.connectionId, connection: r.handle, status: r.status, mode: r.mode, pages: r.pages, fetched: r.fetched,
         added: r.added, updated: r.updated, unchanged: r.unchanged, deleted: r.deleted, errors: r.errors,
         requests: r.requests, duration_ms: r.durationMs, invalid_records: r.recordErrors, error: r.error,
+        warnings: r.warnings, held_deletions: r.held ? { would_delete: r.held.deletions, held_records: r.held.records, share_percent: r.held.sharePercent } : null,
       })),
     });
     return;
@@ -195,8 +211,9 @@ function report(ctx: Context, results: ConnectionResult[], dryRun: boolean): voi
       io.err(`${io.errColor.yellow('!')} ${safeText(r.handle)}: record ${e.orderId === null ? `#${e.index + 1} on page ${e.page}` : safeText(e.orderId)} skipped — ${safeText(e.field)}: ${safeText(e.message)}`);
     }
     if (r.recordErrors.length > 10) io.err(`  … and ${r.recordErrors.length - 10} more (see \`orderlink sync --json\` or sync_runs.error_detail)`);
+    for (const w of r.warnings) io.err(`${io.errColor.yellow('!')} ${safeText(r.handle)}: ${safeText(w.message)}`);
     if (r.error) {
-      io.err(`${io.errColor.red('✗')} ${safeText(r.handle)}: ${safeText(r.error.message)}`);
+      io.err(`${r.held ? io.errColor.yellow('!') : io.errColor.red('✗')} ${safeText(r.handle)}: ${safeText(r.error.message)}`);
       if (r.error.hint) io.err(`  ${io.errColor.dim('hint:')} ${safeText(r.error.hint)}`);
     }
   }

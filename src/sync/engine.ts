@@ -22,6 +22,7 @@ import { classifiedHttp, defaultClassifier, StreamRestart, abortableSleep } from
 import { backoffDelay, createHttp, type RetryPolicy } from './http.js';
 import { mapRecords, type RecordError } from './pipeline.js';
 import type { SessionSource } from './session.js';
+import { DEFAULT_MAX_DELETE_PERCENT, DeletionGuard, FEWER_RECORDS_MIN_HELD, FEWER_RECORDS_SHARE } from './guard.js';
 
 export type { RecordError } from './pipeline.js';
 
@@ -41,6 +42,10 @@ export interface ConnectionResult {
   durationMs: number;
   recordErrors: RecordError[];
   error: { code: string; message: string; hint?: string | undefined } | null;
+  /** Something looked abnormal (far fewer records than held…): said, audited, not fatal. */
+  warnings: Array<{ code: string; message: string }>;
+  /** Deletions held back by the guard (`--accept-deletions` applies them). */
+  held: { deletions: number; records: number; sharePercent: number } | null;
 }
 
 export interface ProgressEvent {
@@ -69,6 +74,8 @@ export interface SyncConnectionOptions {
   maxPages?: number;
   /** Records one page may hold before it is refused (SECURITY.md rule 28). */
   maxRecordsPerPage?: number;
+  /** Percent of a connection's records one run may delete before the deletions are held; null = accept all. */
+  maxDeletePercent?: number | null;
   now: () => Date;
   /** Sees each page's raw records before anything else does (`smoke`'s drift check). Never stored. */
   onRawPage?: (records: readonly unknown[]) => void;
@@ -96,7 +103,7 @@ export async function syncConnection(o: SyncConnectionOptions): Promise<Connecti
   const mode = o.dryRun ? 'dry-run' : full ? 'full' : 'incremental';
   const result: ConnectionResult = {
     connectionId: conn.id, handle: o.handle, status: 'success', mode, pages: 0, fetched: 0, added: 0, updated: 0,
-    unchanged: 0, deleted: 0, errors: 0, requests: 0, durationMs: 0, recordErrors: [], error: null,
+    unchanged: 0, deleted: 0, errors: 0, requests: 0, durationMs: 0, recordErrors: [], error: null, warnings: [], held: null,
   };
   const runRow = store.runs.start(o.runId, conn.id, mode, o.now().toISOString());
   o.audit('sync.start', conn.id, { mode, since: o.since });
@@ -142,6 +149,8 @@ export async function syncConnection(o: SyncConnectionOptions): Promise<Connecti
       else o.trace(`[${o.handle}] stored cursor has an old shape; starting over`);
     }
     const writer = store.pageWriter(connector.records);
+    const guard = new DeletionGuard(store, conn.id, connector.records ?? 'orders', o.dryRun ? null : o.maxDeletePercent === undefined ? DEFAULT_MAX_DELETE_PERCENT : o.maxDeletePercent);
+    const heldBefore = guard.held();
     const fetchOrders = connector.fetchOrders.bind(connector);
     const fetchPage = async (c: unknown) => {
       session = await o.session.get('sync (page)');
@@ -220,7 +229,12 @@ export async function syncConnection(o: SyncConnectionOptions): Promise<Connecti
         result.errors += pageErrors;
         if (o.dryRun) count(writer.preview(write));
         else if (stream) held.push(write);
-        else count(writer.commitPage(write));
+        else {
+          guard.check([write], o.handle);
+          const c = writer.commitPage(write);
+          guard.committed += c.deleted;
+          count(c);
+        }
         o.onProgress({ connectionId: conn.id, handle: o.handle, phase: 'page', pages: result.pages, fetched: result.fetched });
         if (loop) throw loop;
         if (last) break;
@@ -229,14 +243,28 @@ export async function syncConnection(o: SyncConnectionOptions): Promise<Connecti
       }
       // A stream cut short (by --max-pages) is not a complete update: nothing of it is committed.
       if (stream && held.length) {
-        if (complete) for (const c of writer.commitPages(held)) count(c);
+        if (complete) {
+          guard.check(held, o.handle);
+          for (const c of writer.commitPages(held)) count(c);
+        }
         else o.trace(`[${o.handle}] the update was cut short after ${held.length} page(s); nothing of it is committed`);
       }
+    }
+    // A full, complete read that returns far fewer records than the connection holds.
+    if (!o.dryRun && full && !o.since && o.maxPages === undefined && heldBefore >= FEWER_RECORDS_MIN_HELD && result.fetched < FEWER_RECORDS_SHARE * heldBefore) {
+      const w = { code: 'FEWER_RECORDS', message: `the provider returned ${result.fetched} records on a full sync; this connection holds ${heldBefore} (nothing was deleted)` };
+      result.warnings.push(w);
+      o.audit('sync.anomaly', conn.id, { code: w.code, fetched: result.fetched, held: heldBefore });
     }
     result.status = result.errors > 0 ? 'partial' : 'success';
   } catch (err) {
     const e = toSyncError(err);
-    result.status = e.kind === 'reauth' ? 'reauth_required' : 'failure';
+    result.status = e.kind === 'reauth' ? 'reauth_required' : e.kind === 'partial' ? 'partial' : 'failure';
+    if (e.code === 'DELETIONS_HELD') {
+      const d = e.details as { would_delete: number; held_records: number; share_percent: number };
+      result.held = { deletions: d.would_delete, records: d.held_records, sharePercent: d.share_percent };
+      o.audit('sync.held', conn.id, { would_delete: d.would_delete, held_records: d.held_records, share_percent: d.share_percent });
+    }
     result.error = { code: e.code, message: e.message, hint: e.hint };
     if (e.kind === 'reauth' && !o.dryRun && conn.status !== 'reauth_required') {
       store.connections.update(conn.id, { status: 'reauth_required', lastError: `reauth required: ${e.code}` });

@@ -23,6 +23,8 @@ export interface SyncAllOptions {
   concurrency: number;
   pageSize: number;
   maxPages?: number;
+  /** Percent of a connection's records one run may delete before they are held; null = accept all. */
+  maxDeletePercent?: number | null;
   /** Seconds to wait for another sync on the same home; 0 = exit at once. */
   waitSeconds: number;
   tokens: TokenManager;
@@ -63,6 +65,7 @@ export async function syncAll(ctx: Context, o: SyncAllOptions): Promise<Connecti
           since: o.since,
           dryRun: o.dryRun,
           pageSize: o.pageSize,
+          ...(o.maxDeletePercent === undefined ? {} : { maxDeletePercent: o.maxDeletePercent }),
           ...(/^\d+$/.test(ctx.env.ORDERLINK_MAX_PAGE_RECORDS ?? '') ? { maxRecordsPerPage: Number(ctx.env.ORDERLINK_MAX_PAGE_RECORDS) } : {}),
           ...(o.maxPages === undefined ? {} : { maxPages: o.maxPages }),
           now: () => ctx.now(),
