@@ -83,7 +83,9 @@ describe('linking', () => {
     const h = e2eHome();
     try {
       const bad = await h.cli(['link', 'sandbox', '--base-url', sb.issuer, '--refresh-token-stdin'], { stdin: 'not-a-real-token' });
-      expect(bad.code).not.toBe(0);
+      expect(bad.code).toBe(2); // a bad input, not "reauth required" for a connection that does not exist
+      expect(bad.stderr).toMatch(/refused this refresh token/);
+      expect(bad.stderr).not.toMatch(/--reconnect/);
       expect(await connections(h)).toEqual([]);
       const rt = await sb.mintRefreshToken('carol');
       const ok = await h.cli(['link', 'sandbox', '--base-url', sb.issuer, '--refresh-token-stdin'], { stdin: rt });

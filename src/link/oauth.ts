@@ -6,7 +6,7 @@
  */
 import type { Context } from '../context.js';
 import type { Connector, OAuthStrategy, ProfileInfo } from '../connectors/types.js';
-import { usageError } from '../errors.js';
+import { OrderlinkError, usageError } from '../errors.js';
 import type { LinkOptions } from '../commands/link.js';
 import { createHttp, retryPolicyFromEnv } from '../sync/http.js';
 import type { TokenRecord } from '../tokens/index.js';
@@ -68,7 +68,19 @@ async function readCiToken(ctx: Context, o: LinkOptions): Promise<string> {
 async function fromRefreshToken(ctx: Context, as: AuthServer, client: OAuthClient, rt: string): Promise<Tokens> {
   const { refreshTokens } = await import('../oauth/index.js');
   // Validated by one refresh before anything is saved (a rotated refresh token replaces it).
-  return refreshTokens(as, client, rt, { signal: ctx.signal });
+  try {
+    return await refreshTokens(as, client, rt, { signal: ctx.signal });
+  } catch (err) {
+    // A refused token on a NEW link is not a connection needing re-linking (there is none yet):
+    // it is a bad input, said as such, with no --reconnect hint for a connection that does not exist.
+    if (err instanceof OrderlinkError && err.kind === 'reauth') {
+      throw new OrderlinkError('REFRESH_TOKEN_REFUSED', 'the provider refused this refresh token (invalid_grant): it is expired, revoked, already used, or for another client', {
+        kind: 'usage',
+        hint: 'Get a fresh refresh token from the provider for this client id, then run the same command again. Nothing was saved.',
+      });
+    }
+    throw err;
+  }
 }
 
 async function fromBrowser(ctx: Context, o: LinkOptions, connector: Connector, auth: OAuthStrategy, as: AuthServer, client: OAuthClient): Promise<Tokens> {
