@@ -13,6 +13,8 @@ export interface SandboxServeOptions {
   accounts: number;
   faults?: string;
   autoConsent: boolean;
+  /** More redirect paths registered for the client (descriptor connectors: /callback/NAME). */
+  redirectPaths?: string[];
 }
 
 export function register(cmd: Command, app: App): void {
@@ -24,7 +26,8 @@ export function register(cmd: Command, app: App): void {
     .option('--seed <n>', 'seed of the deterministic data', '42')
     .option('--accounts <n>', 'number of sandbox accounts (alice, bob, carol, ...)', '3')
     .option('--faults <spec>', 'fault injection spec (see below)')
-    .option('--auto-consent', 'approve every authorization request without a screen (tests, CI, demo)', false);
+    .option('--auto-consent', 'approve every authorization request without a screen (tests, CI, demo)', false)
+    .option('--redirect-path <path...>', 'also register these loopback redirect paths (a descriptor connector NAME uses /callback/NAME)');
   serve.addHelpText(
     'after',
     `
@@ -37,7 +40,7 @@ ${FAULTS_HELP}
 
 Docs: docs/sandbox.md`,
   );
-  serve.action((o: { port: string; orders: string; seed: string; accounts: string; faults?: string; autoConsent: boolean }) =>
+  serve.action((o: { port: string; orders: string; seed: string; accounts: string; faults?: string; autoConsent: boolean; redirectPath?: string[] }) =>
     app.run(
       'sandbox serve',
       {
@@ -47,6 +50,7 @@ Docs: docs/sandbox.md`,
         accounts: parsePositiveInt(o.accounts, '--accounts', 26),
         ...(o.faults ? { faults: o.faults } : {}),
         autoConsent: o.autoConsent,
+        ...(o.redirectPath?.length ? { redirectPaths: ['/callback/sandbox', ...o.redirectPath] } : {}),
       } satisfies SandboxServeOptions,
       runSandboxServe,
     ),
@@ -64,6 +68,7 @@ export async function runSandboxServe(ctx: Context, o: SandboxServeOptions): Pro
     accounts: o.accounts,
     autoConsent: o.autoConsent,
     ...(o.faults ? { faults: o.faults } : {}),
+    ...(o.redirectPaths ? { redirectPaths: o.redirectPaths } : {}),
   });
   const io = ctx.io;
   if (ctx.json) {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { App } from '../cli.js';
 import type { Context } from '../context.js';
-import { ExitCode, OrderlinkError } from '../errors.js';
+import { ExitCode, OrderlinkError, usageError } from '../errors.js';
 import { pickFormat, printJson, renderRows, type Column } from '../ui/render.js';
 import { createProgress } from '../ui/progress.js';
 import { formatDuration, statusColor } from '../ui/format.js';
@@ -20,6 +20,8 @@ export interface SyncOptions {
   wait: number;
   /** Write a JUnit XML report here as well (CI). */
   junit?: string;
+  /** Save the raw pages (allow-listed) here, for `connector test --replay` (one connection). */
+  record?: string;
 }
 
 export function register(cmd: Command, app: App): void {
@@ -33,6 +35,7 @@ export function register(cmd: Command, app: App): void {
     .option('--max-pages <n>', 'stop after N pages per connection (CI smoke tests)')
     .option('--wait <seconds>', 'if another sync is running here, wait this long instead of exiting (exit 7)', '0')
     .option('--junit <file>', 'also write a JUnit XML report to FILE (one testcase per connection)')
+    .option('--record <dir>', 'save the raw pages fetched (after the allow-list; never a token) for `orderlink connector test NAME --replay DIR`; one connection')
     .addHelpText(
       'after',
       `
@@ -42,11 +45,12 @@ Examples:
   $ orderlink sync --dry-run --json        # what would change, as JSON
   $ orderlink sync --max-pages 1 --json    # a bounded CI smoke run
   $ orderlink sync --junit sync-report.xml # a report for your CI dashboard
+  $ orderlink sync mine --dry-run --record pages/   # then: orderlink connector test mine --replay pages/
 
 Exit codes: 0 all good, 3 partial (some records invalid, named in the output),
             1 failure, 4 a connection needs re-linking, 7 another sync is running.`,
     )
-    .action((conns: string[], o: { full: boolean; since?: string; concurrency: string; dryRun: boolean; pageSize: string; maxPages?: string; wait: string; junit?: string }) =>
+    .action((conns: string[], o: { full: boolean; since?: string; concurrency: string; dryRun: boolean; pageSize: string; maxPages?: string; wait: string; junit?: string; record?: string }) =>
       app.run(
         'sync',
         {
@@ -59,6 +63,7 @@ Exit codes: 0 all good, 3 partial (some records invalid, named in the output),
           ...(o.maxPages ? { maxPages: parsePositiveInt(o.maxPages, '--max-pages') } : {}),
           wait: o.wait === '0' ? 0 : parsePositiveInt(o.wait, '--wait', 86_400),
           ...(o.junit ? { junit: o.junit } : {}),
+          ...(o.record ? { record: o.record } : {}),
         } satisfies SyncOptions,
         runSync,
       ),
@@ -70,6 +75,10 @@ export async function runSync(ctx: Context, o: SyncOptions): Promise<number> {
   const { createTokenManager } = await import('../tokens/oauth.js');
   const since = o.since ? parseDateFlag(o.since, '--since', ctx.now()) : null;
   const connections = selectConnections(ctx, o.connections);
+  if (o.record) {
+    if (connections.length !== 1) throw usageError('BAD_OPTION', `--record saves one connection's pages; ${connections.length} were selected`, 'Name the connection: orderlink sync NAME --dry-run --record DIR');
+    (await import('../sync/record.js')).prepareRecordDir(o.record);
+  }
   const io = ctx.io;
   const progress = createProgress(io, ctx.json ? 'off' : io.stderrIsTTY ? 'live' : 'lines');
   let results: ConnectionResult[];
@@ -83,6 +92,7 @@ export async function runSync(ctx: Context, o: SyncOptions): Promise<number> {
       pageSize: o.pageSize,
       ...(o.maxPages === undefined ? {} : { maxPages: o.maxPages }),
       waitSeconds: o.wait,
+      ...(o.record ? { record: o.record } : {}),
       tokens: createTokenManager(ctx),
       onProgress: (e) =>
         progress.update({ key: String(e.connectionId), label: e.handle, pages: e.pages, items: e.fetched, done: e.phase === 'done', ...(e.result ? { status: e.result.status } : {}) }),

@@ -268,3 +268,50 @@ export function fromEndpoints(issuer: string, e: ExplicitEndpoints, opts: Discov
   trace(`configured endpoints for ${issuerUrl.origin}: no discovery, revocation ${e.revocation_endpoint ? 'configured' : 'not offered'}`);
   return Object.freeze({ issuer, metadata: Object.freeze(metadata), fetch: opts.fetch, allowLoopbackHttp: loopbackHttp, trace, limits: opts.limits ?? requestLimits() });
 }
+
+/**
+ * Discovery through a website that delegates its sign-in (Shopify: the storefront domain publishes
+ * `/.well-known/openid-configuration` naming `https://shopify.com/authentication/{shop_id}` as
+ * issuer). RFC 8414 §3.3's "same issuer" check cannot hold here, so the rule becomes: the
+ * document comes from the site the person named, over https (loopback http for replicas), names
+ * an https issuer, and every endpoint passes rule 8. The issuer it names is then the one the
+ * callback's `iss` (RFC 9207) and the ID token's `iss` must equal. S256 must be advertised, unless
+ * `code_challenge_methods_supported` is absent and the connector documents S256 (`assumeS256`).
+ */
+export async function discoverSite(site: string, opts: DiscoverOptions & { assumeS256?: boolean }): Promise<AuthServer> {
+  let siteUrl: URL;
+  try {
+    siteUrl = new URL(site);
+  } catch {
+    throw oauthError('OAUTH_BAD_ISSUER', 'the site is not a URL', { kind: 'usage' });
+  }
+  const loopbackHttp = siteUrl.protocol === 'http:' && opts.allowLoopbackHttp && isLoopbackHost(siteUrl.hostname);
+  if (siteUrl.protocol !== 'https:' && !loopbackHttp) {
+    throw oauthError('OAUTH_INSECURE_ISSUER', `refusing ${siteUrl.protocol}//${siteUrl.host}: only https (or http on 127.0.0.1 for replicas) is allowed`, { kind: 'usage' });
+  }
+  const trace = opts.trace ?? (() => {});
+  const limits = opts.limits ?? requestLimits();
+  const transport = { fetch: opts.fetch, trace, limits };
+  let metadata: oauth.AuthorizationServer;
+  try {
+    const res = await oauth.discoveryRequest(new URL(siteUrl.origin), { algorithm: 'oidc', ...requestOptions(transport, siteUrl, opts.signal, false) });
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      throw oauthError('OAUTH_DISCOVERY_FAILED', `${siteUrl.host} publishes no OpenID configuration (HTTP ${res.status} at /.well-known/openid-configuration)`, {
+        hint: 'Check the domain: it must be the shop\'s storefront domain, and the shop must have customer accounts turned on.',
+      });
+    }
+    const named = await res.clone().json().then((j: unknown) => (j as { issuer?: unknown } | null)?.issuer).catch(() => undefined);
+    if (typeof named !== 'string') throw oauthError('OAUTH_BAD_METADATA', `the OpenID configuration of ${siteUrl.host} names no issuer`);
+    checkEndpoint('issuer', named, loopbackHttp);
+    metadata = await oauth.processDiscoveryResponse(new URL(named), res);
+  } catch (err) {
+    throw toOAuthFailure(err, 'OAUTH_DISCOVERY_FAILED', `discovery at ${siteUrl.origin}`, opts.signal, 'Check the domain, and that the site (or its replica) is running.');
+  }
+  if (!(opts.assumeS256 && metadata.code_challenge_methods_supported === undefined)) assertSupportsS256(metadata, siteUrl.origin);
+  checkEndpoint('token endpoint', metadata.token_endpoint, loopbackHttp);
+  checkEndpoint('authorization endpoint', metadata.authorization_endpoint, loopbackHttp);
+  if (metadata.revocation_endpoint !== undefined) checkEndpoint('revocation endpoint', metadata.revocation_endpoint, loopbackHttp);
+  trace(`discovered through ${siteUrl.origin}: issuer ${new URL(metadata.issuer).origin}, iss parameter (RFC 9207) ${metadata.authorization_response_iss_parameter_supported === true ? 'advertised' : 'not advertised'}`);
+  return Object.freeze({ issuer: metadata.issuer, metadata: Object.freeze(metadata), fetch: opts.fetch, allowLoopbackHttp: loopbackHttp, trace, limits });
+}
