@@ -64,7 +64,10 @@ export async function runDisconnect(ctx: Context, o: DisconnectOptions): Promise
       if (!(err instanceof OrderlinkError)) throw err;
       ctx.trace(`no usable token record (${err.code}); deleting the secret only`);
     }
-    if (record && connector.auth.type === 'oauth' && connector.capabilities.revocation) {
+    if (record && connector.auth.type === 'oauth' && !connector.capabilities.revocation) {
+      // The provider offers no revocation (Shopify): say so; the local secret still goes.
+      revocation = 'unsupported';
+    } else if (record && connector.auth.type === 'oauth' && connector.capabilities.revocation) {
       const { revokeToken } = await import('../oauth/index.js');
       try {
         const as = await authServerForRecord(ctx, record);
@@ -80,7 +83,9 @@ export async function runDisconnect(ctx: Context, o: DisconnectOptions): Promise
       }
     }
     secretDeleted = vault.delete(conn.tokenRef);
-    if (record?.accessToken && connector.fetchProfile) {
+    // Proving the old token dead only means something where it was revoked: without revocation it
+    // stays valid until it expires, which the output says instead of "still accepted".
+    if (record?.accessToken && connector.fetchProfile && revocation !== 'unsupported') {
       verification = await checkTokenDead(ctx, connector, conn.config.apiBase ?? conn.baseUrl ?? record.issuer, record.accessToken, conn.config);
     }
   }
@@ -95,7 +100,7 @@ export async function runDisconnect(ctx: Context, o: DisconnectOptions): Promise
     renderKeyValues(io, [
       ['connection', `${handle} (${conn.id})`],
       ['revocation', revocation === 'done' ? io.color.green('done at the provider') : revocation === 'unsupported' ? io.color.yellow('unsupported by the provider') : revocation === 'failed' ? io.color.red('failed (the local secret is deleted anyway)') : 'nothing to revoke'],
-      ['old token', verification === 'rejected' ? io.color.green('rejected by the provider') : verification === 'still_accepted' ? io.color.red('STILL ACCEPTED — revoke access in your account settings at the provider') : 'not checked'],
+      ['old token', verification === 'rejected' ? io.color.green('rejected by the provider') : verification === 'still_accepted' ? io.color.red('STILL ACCEPTED — revoke access in your account settings at the provider') : revocation === 'unsupported' ? 'valid at the provider until it expires (it offers no revocation; sign out there to end it sooner)' : 'not checked'],
       ['local secret', secretDeleted ? 'deleted from the vault' : 'none stored'],
       ['orders', o.purge ? `${purged} deleted` : 'kept (use --purge to delete them)'],
     ]);

@@ -4,10 +4,12 @@
  */
 import { OrderlinkError } from '../errors.js';
 import { sandbox } from './sandbox/index.js';
+import { shopify } from './shopify/index.js';
 import type { Connector } from './types.js';
 
 export const CONNECTORS = {
   sandbox,
+  shopify,
 } as const satisfies Record<string, Connector<never, never> | Connector<any, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export type ConnectorId = keyof typeof CONNECTORS;

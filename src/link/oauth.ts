@@ -102,33 +102,47 @@ async function fromBrowser(ctx: Context, o: LinkOptions, connector: Connector, a
   if (manual && !o.manual) io.err(`${connector.displayName} does not allow redirects to this computer: approve in the browser, then paste the address it lands on.`);
   const redirectPort = o.redirectPort ?? (config.redirectPort ? Number(config.redirectPort) : undefined) ?? auth.redirectPort;
   const pasteUri = o.redirectUri ?? config.redirectUri ?? auth.pasteRedirectUri;
-  const result = await authorizeWithLoopback({
-    as,
-    client,
-    scopes: auth.scopes,
-    redirectPath: auth.redirectPath,
-    timeoutMs: o.timeoutSeconds * 1000,
-    signal: ctx.signal,
-    probeRedirect: true,
-    ...(redirectPort !== undefined ? { redirectPort } : {}),
-    extraParams: { ...(auth.extraParams ?? {}), ...(o.loginHint ? { login_hint: o.loginHint } : {}) },
-    printUrl: (url: string) => {
-      io.err(`Open this URL to approve access${manual ? '' : ' (waiting for the browser…)'}:`);
-      io.err(`  ${url}`);
-    },
-    ...(o.browser && !o.manual ? { openBrowser: (url: string) => ctx.openBrowser(url) } : {}),
-    ...(manual
-      ? {
-          manual: {
-            ...(pasteUri ? { redirectUri: pasteUri } : {}),
-            readRedirectUrl: async () => {
-              if (ctx.io.stdinIsTTY) return ctx.prompter().input('Paste the full address your browser landed on');
-              return (await ctx.io.readStdin()).trim();
+  // A paste still being read when the flow ends otherwise (a refused redirect URI, the timeout,
+  // a denial) would hold the process open: stdin is closed then, so the command exits with its error.
+  let reading = false;
+  let result: Awaited<ReturnType<typeof authorizeWithLoopback>>;
+  try {
+    result = await authorizeWithLoopback({
+      as,
+      client,
+      scopes: auth.scopes,
+      redirectPath: auth.redirectPath,
+      timeoutMs: o.timeoutSeconds * 1000,
+      signal: ctx.signal,
+      probeRedirect: true,
+      ...(redirectPort !== undefined ? { redirectPort } : {}),
+      extraParams: { ...(auth.extraParams ?? {}), ...(o.loginHint ? { login_hint: o.loginHint } : {}) },
+      printUrl: (url: string) => {
+        io.err(`Open this URL to approve access${manual ? '' : ' (waiting for the browser…)'}:`);
+        io.err(`  ${url}`);
+      },
+      ...(o.browser && !o.manual ? { openBrowser: (url: string) => ctx.openBrowser(url) } : {}),
+      ...(manual
+        ? {
+            manual: {
+              ...(pasteUri ? { redirectUri: pasteUri } : {}),
+              readRedirectUrl: async () => {
+                reading = true;
+                try {
+                  if (ctx.io.stdinIsTTY) return await ctx.prompter().input('Paste the full address your browser landed on');
+                  return (await ctx.io.readStdin()).trim();
+                } finally {
+                  reading = false;
+                }
+              },
             },
-          },
-        }
-      : {}),
-  });
+          }
+        : {}),
+    });
+  } catch (err) {
+    if (reading && !process.stdin.destroyed) process.stdin.destroy();
+    throw err;
+  }
   return result.tokens;
 }
 

@@ -308,7 +308,13 @@ export async function discoverSite(site: string, opts: DiscoverOptions & { assum
   } catch (err) {
     throw toOAuthFailure(err, 'OAUTH_DISCOVERY_FAILED', `discovery at ${siteUrl.origin}`, opts.signal, 'Check the domain, and that the site (or its replica) is running.');
   }
-  if (!(opts.assumeS256 && metadata.code_challenge_methods_supported === undefined)) assertSupportsS256(metadata, siteUrl.origin);
+  if (opts.assumeS256 && metadata.code_challenge_methods_supported === undefined) {
+    // The provider documents S256 for public clients but its document does not list it: recorded
+    // here so every later check (the flow asserts it again) sees the documented fact.
+    metadata = { ...metadata, code_challenge_methods_supported: ['S256'] };
+    trace('discovery: code_challenge_methods_supported absent; S256 is the provider\'s documented method');
+  }
+  assertSupportsS256(metadata, siteUrl.origin);
   checkEndpoint('token endpoint', metadata.token_endpoint, loopbackHttp);
   checkEndpoint('authorization endpoint', metadata.authorization_endpoint, loopbackHttp);
   if (metadata.revocation_endpoint !== undefined) checkEndpoint('revocation endpoint', metadata.revocation_endpoint, loopbackHttp);
