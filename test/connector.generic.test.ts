@@ -169,10 +169,14 @@ describe('a descriptor connector against the built-in sandbox', () => {
     broken.mapping.orderDate = 'placed';
     const bf = join(dir, '..', 'broken.json');
     writeFileSync(bf, JSON.stringify(broken));
-    expect((await h.cli(['connector', 'add', 'broken-one', '--from', bf])).code).toBe(0);
-    const bad = await h.cli(['connector', 'test', 'broken-one', '--replay', dir]);
+    const bad = await h.cli(['connector', 'test', 'sandbox-data', '--replay', dir, '--from', bf]);
     expect(bad.code).toBe(3);
     expect(bad.stderr).toMatch(/placed: expected an ISO 8601 date-time/);
+    // Fixed, the new version replaces the added one in place, connections and all.
+    const replaced = await h.cli(['--json', 'connector', 'add', 'sandbox-data', '--from', EXAMPLE.pathname, '--replace']);
+    expect(replaced.code, replaced.stderr).toBe(0);
+    expect(JSON.parse(replaced.stdout)).toMatchObject({ replaced: true });
+    expect((await h.cli(['connector', 'test', 'sandbox-data', '--replay', dir])).code).toBe(0);
   });
 
   it('is removed only once no connection uses it', async () => {

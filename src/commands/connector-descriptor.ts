@@ -14,39 +14,46 @@ import { displayMoney } from '../connectors/money.js';
 import type { NormalizedOrder } from '../connectors/types.js';
 
 export type DescriptorCommandOptions =
-  | { kind: 'add'; name: string; from: string; clientSecretStdin: boolean }
+  | { kind: 'add'; name: string; from: string; clientSecretStdin: boolean; replace?: boolean }
   | { kind: 'remove'; name: string }
-  | { kind: 'test'; name: string; replay: string };
+  | { kind: 'test'; name: string; replay: string; from?: string };
 
 const MAX_DESCRIPTOR_BYTES = 256 * 1024;
 
 export async function runDescriptorCommand(ctx: Context, o: DescriptorCommandOptions): Promise<number> {
   if (o.kind === 'add') return add(ctx, o);
   if (o.kind === 'remove') return remove(ctx, o.name);
-  return replay(ctx, o.name, o.replay);
+  return replay(ctx, o.name, o.replay, o.from);
 }
 
-async function add(ctx: Context, o: { name: string; from: string; clientSecretStdin: boolean }): Promise<number> {
+function readDescriptorFile(from: string): string {
+  try {
+    if (statSync(from).size > MAX_DESCRIPTOR_BYTES) throw usageError('BAD_DESCRIPTOR', `${from} is larger than ${MAX_DESCRIPTOR_BYTES / 1024} KiB; a descriptor is a small JSON file`);
+    return readFileSync(from, 'utf8');
+  } catch (err) {
+    if (err instanceof OrderlinkError) throw err;
+    throw usageError('DESCRIPTOR_UNREADABLE', `cannot read ${from} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, 'Check the path.');
+  }
+}
+
+async function add(ctx: Context, o: { name: string; from: string; clientSecretStdin: boolean; replace?: boolean }): Promise<number> {
   const { checkName, parseDescriptor, writeDescriptor, descriptorPath } = await import('../connectors/generic/files.js');
   const { CONNECTORS } = await import('../connectors/registry.js');
   const name = checkName(o.name);
   if (name in CONNECTORS) throw usageError('CONNECTOR_EXISTS', `${name} is a built-in connector`, 'Choose another name for your descriptor.');
-  let text: string;
-  try {
-    if (statSync(o.from).size > MAX_DESCRIPTOR_BYTES) throw usageError('BAD_DESCRIPTOR', `${o.from} is larger than ${MAX_DESCRIPTOR_BYTES / 1024} KiB; a descriptor is a small JSON file`);
-    text = readFileSync(o.from, 'utf8');
-  } catch (err) {
-    if (err instanceof OrderlinkError) throw err;
-    throw usageError('DESCRIPTOR_UNREADABLE', `cannot read ${o.from} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, 'Check the path.');
-  }
-  const d = parseDescriptor(text, o.from);
+  const d = parseDescriptor(readDescriptorFile(o.from), o.from);
   ctx.store(); // the profile directory exists from here on
   const { existsSync } = await import('node:fs');
-  if (existsSync(descriptorPath(ctx.paths, name))) {
-    throw usageError('CONNECTOR_EXISTS', `a connector called ${name} is already added to this profile`, `Remove it first (orderlink connector remove ${name}), then add it again.`);
+  const exists = existsSync(descriptorPath(ctx.paths, name));
+  if (exists && !o.replace) {
+    throw usageError('CONNECTOR_EXISTS', `a connector called ${name} is already added to this profile`, `Replace it with a new version: orderlink connector add ${name} --from FILE --replace`);
   }
+  if (!exists && o.replace) throw usageError('UNKNOWN_CONNECTOR', `there is no added connector called ${name} to replace`, `Add it: orderlink connector add ${name} --from ${o.from}`);
+  const { clientSecretRef } = await import('../tokens/oauth.js');
+  // A new version keeps the secret already in the vault unless a new one is piped in.
+  const keepSecret = Boolean(o.replace && !o.clientSecretStdin && d.auth.clientSecret === 'required' && (await ctx.vault()).get(clientSecretRef(name)) !== undefined);
   let secret: string | null = null;
-  if (d.auth.clientSecret === 'required') {
+  if (d.auth.clientSecret === 'required' && !keepSecret) {
     if (o.clientSecretStdin) secret = (await ctx.io.readStdin()).trim();
     else if (ctx.io.stdinIsTTY && ctx.io.stderrIsTTY) secret = (await ctx.prompter().password(`${d.displayName} client secret (hidden)`)).trim();
     else throw usageError('NO_TERMINAL', 'this descriptor needs a client secret, and there is no terminal to ask for it on', `Pipe it in: printf %s "$CLIENT_SECRET" | orderlink connector add ${name} --from ${o.from} --client-secret-stdin`);
@@ -54,14 +61,12 @@ async function add(ctx: Context, o: { name: string; from: string; clientSecretSt
   } else if (o.clientSecretStdin) {
     throw usageError('BAD_OPTION', 'this descriptor declares a public client (auth.clientSecret "none"): there is no secret to read', 'Set "clientSecret": "required" in the descriptor if the provider gave you one.');
   }
-  if (secret !== null) {
-    const { clientSecretRef } = await import('../tokens/oauth.js');
-    (await ctx.vault()).put(clientSecretRef(name), secret);
-  }
-  const path = writeDescriptor(ctx.paths, name, d);
-  ctx.audit('connector.add', null, { connector: name, issuer: d.auth.issuer ?? null, confidential: secret !== null });
+  if (secret !== null) (await ctx.vault()).put(clientSecretRef(name), secret);
+  const path = writeDescriptor(ctx.paths, name, d, Boolean(o.replace));
+  ctx.audit(o.replace ? 'connector.replace' : 'connector.add', null, { connector: name, issuer: d.auth.issuer ?? null, confidential: d.auth.clientSecret === 'required' });
   const needsId = d.auth.clientId === undefined ? ' --client-id ID' : '';
-  if (ctx.json) printJson(ctx.io, { connector: name, added: true, path, confidential: secret !== null });
+  if (ctx.json) printJson(ctx.io, { connector: name, added: true, replaced: Boolean(o.replace), path, confidential: d.auth.clientSecret === 'required' });
+  else if (o.replace) ctx.io.err(`${ctx.io.errColor.green('✓')} Replaced ${name} with the new version of ${o.from}; its connections use it from now on.`);
   else ctx.io.err(`${ctx.io.errColor.green('✓')} Added ${name} (${d.displayName})${secret !== null ? '; the client secret is in the vault' : ''}. Next: orderlink link ${name}${needsId}`);
   return 0;
 }
@@ -109,10 +114,16 @@ export function readRecording(dir: string): Array<{ page: number; records: unkno
   });
 }
 
-async function replay(ctx: Context, name: string, dir: string): Promise<number> {
+async function replay(ctx: Context, name: string, dir: string, from?: string): Promise<number> {
   const { resolveConnector } = await import('../connectors/resolve.js');
   const { mapRecords } = await import('../sync/pipeline.js');
-  const connector = resolveConnector(ctx, name);
+  let connector;
+  if (from) {
+    // The edit-and-retry loop: a descriptor file not added yet (or a new version of an added one).
+    const { parseDescriptor } = await import('../connectors/generic/files.js');
+    const { connectorFromDescriptor } = await import('../connectors/generic/index.js');
+    connector = connectorFromDescriptor(name, parseDescriptor(readDescriptorFile(from), from), from) as import('../connectors/types.js').Connector;
+  } else connector = resolveConnector(ctx, name);
   const pages = readRecording(dir);
   const out = { connector: connector.id, pages: pages.length, records: 0, orders: [] as NormalizedOrder[], tombstones: [] as unknown[], errors: [] as unknown[] };
   for (const p of pages) {

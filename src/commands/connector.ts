@@ -68,7 +68,8 @@ Docs: docs/connectors.md, docs/connector-author.md`,
     .argument('<name>', 'its name: lowercase letters, digits and "-" (the loopback redirect path is /callback/NAME)')
     .requiredOption('--from <file>', 'the descriptor (schema: docs/connector-descriptor.schema.json)')
     .option('--client-secret-stdin', 'confidential clients: read the client secret from stdin (otherwise asked for, hidden)', false)
-    .action((name: string, o: { from: string; clientSecretStdin: boolean }) => app.run('connector', { kind: 'add', name, from: o.from, clientSecretStdin: o.clientSecretStdin } satisfies ConnectorOptions, runConnector));
+    .option('--replace', 'install a new version of an added connector (its connections keep working with it)', false)
+    .action((name: string, o: { from: string; clientSecretStdin: boolean; replace: boolean }) => app.run('connector', { kind: 'add', name, from: o.from, clientSecretStdin: o.clientSecretStdin, replace: o.replace } satisfies ConnectorOptions, runConnector));
   cmd
     .command('remove')
     .description('Remove an added connector (and its client secret) from this profile')
@@ -79,7 +80,8 @@ Docs: docs/connectors.md, docs/connector-author.md`,
     .description('Re-run a connector\'s mapping offline on pages saved by `sync --record`, and show the normalized orders')
     .argument('<name>', 'the connector')
     .requiredOption('--replay <dir>', 'the folder `orderlink sync NAME --dry-run --record DIR` wrote')
-    .action((name: string, o: { replay: string }) => app.run('connector', { kind: 'test', name, replay: o.replay } satisfies ConnectorOptions, runConnector));
+    .option('--from <file>', 'map with this descriptor file instead of the added one (edit, test, then `connector add NAME --from FILE --replace`)')
+    .action((name: string, o: { replay: string; from?: string }) => app.run('connector', { kind: 'test', name, replay: o.replay, ...(o.from ? { from: o.from } : {}) } satisfies ConnectorOptions, runConnector));
 }
 
 export async function runConnector(ctx: Context, o: ConnectorOptions): Promise<number> {

@@ -4,7 +4,7 @@
  * is never overwritten: remove it first). The file holds the validated descriptor — never a
  * secret: a confidential client's secret is in the vault.
  */
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { OrderlinkError, usageError } from '../../errors.js';
 import { ensurePrivateDir, type ProfilePaths } from '../../paths.js';
@@ -40,9 +40,14 @@ export function parseDescriptor(text: string, where: string): Descriptor {
   return r.data;
 }
 
-export function writeDescriptor(p: ProfilePaths, name: string, d: Descriptor): string {
+/**
+ * Write the descriptor: created exclusively (an existing one is an error), or with `replace` a new
+ * version written beside it (exclusively too) and renamed over it — never a half-written file.
+ */
+export function writeDescriptor(p: ProfilePaths, name: string, d: Descriptor, replace = false): string {
   ensurePrivateDir(descriptorsDir(p));
-  const path = descriptorPath(p, name);
+  const final = descriptorPath(p, name);
+  const path = replace ? `${final}.${process.pid}.tmp` : final;
   let fd: number;
   try {
     fd = openSync(path, 'wx', 0o600);
@@ -54,10 +59,12 @@ export function writeDescriptor(p: ProfilePaths, name: string, d: Descriptor): s
   }
   try {
     writeSync(fd, `${JSON.stringify(d, null, 2)}\n`);
+    fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
-  return path;
+  if (replace) renameSync(path, final);
+  return final;
 }
 
 export function readDescriptor(p: ProfilePaths, name: string): Descriptor | undefined {
