@@ -13,10 +13,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { visitWithRedirects } from '../src/demo/browser.js';
 import { OrderlinkError } from '../src/errors.js';
 import { authorizeWithLoopback, discover, refreshTokens, revokeToken, type AuthServer } from '../src/oauth/index.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startStrictOidc, type StrictOidc } from './helpers/strict-oidc.js';
-import { e2eHome } from './helpers/e2e.js';
+import { e2eHome, readAllBytes } from './helpers/e2e.js';
 
 const ufetch = undiciFetch as unknown as typeof fetch;
+const CONF_SECRET = 'canary-client-secret-7f3e9a1c';
+/** RFC 6749 §2.3.1: client id and secret are form-urlencoded inside HTTP Basic (Appendix B). */
+const basicPair = (h: string | undefined): string | null => {
+  const m = /^Basic (.+)$/.exec(h ?? '');
+  if (!m) return null;
+  const [id = '', secret = ''] = Buffer.from(m[1]!, 'base64').toString('utf8').split(':');
+  const dec = (x: string) => decodeURIComponent(x.replace(/\+/g, ' '));
+  return `${dec(id)}:${dec(secret)}`;
+};
 const SCOPES = ['openid', 'offline_access', 'orders:read'];
 const failure = (p: Promise<unknown>) => p.then(() => { throw new Error('expected a failure'); }, (e: unknown) => e as OrderlinkError);
 
@@ -126,11 +137,13 @@ describe('a strict OpenID Provider (path issuer, exact redirect URIs, nonce requ
 /** An authorization server whose refusals are not JSON: an empty 400 to refreshes, text/plain 401 to revocations. */
 async function hostileAs() {
   let refresh: 'ok' | 'empty400' = 'ok';
+  const seen: Array<{ path: string; authorization: string | undefined; body: string }> = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
-      const path = (req.url ?? '').split('?')[0];
+      const path = (req.url ?? '').split('?')[0]!;
+      seen.push({ path, authorization: req.headers.authorization, body });
       const json = (status: number, v: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(v));
       if (path === '/.well-known/openid-configuration') {
         return json(200, { issuer: origin, authorization_endpoint: `${origin}/authorize`, token_endpoint: `${origin}/token`, revocation_endpoint: `${origin}/revoke`, code_challenge_methods_supported: ['S256'], response_types_supported: ['code'] });
@@ -139,7 +152,8 @@ async function hostileAs() {
         if (refresh === 'empty400') return res.writeHead(400, { 'content-length': '0' }).end();
         return json(200, { access_token: `at-${Math.random().toString(36).slice(2)}-xxxxxxxxxxxx`, token_type: 'Bearer', expires_in: 30, refresh_token: `rt-${Math.random().toString(36).slice(2)}-xxxxxxxx` });
       }
-      if (path === '/revoke') return res.writeHead(401, { 'content-type': 'text/plain' }).end('Unauthorized');
+      // Only authenticated (confidential) clients may revoke here, as RFC 7009 §2.1 allows.
+      if (path === '/revoke') return basicPair(req.headers.authorization) === `conf-client:${CONF_SECRET}` ? res.writeHead(200).end() : res.writeHead(401, { 'content-type': 'text/plain' }).end('Unauthorized');
       if (path === '/api/v1/me') return json(200, { account_id: 'acct_1', label: 'one@example' });
       if (path === '/api/v1/orders') return json(200, { orders: [], next_cursor: null, has_more: false });
       res.writeHead(404).end();
@@ -147,7 +161,7 @@ async function hostileAs() {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { origin, setRefresh: (m: typeof refresh) => (refresh = m), close: () => new Promise<void>((r) => server.close(() => r())) };
+  return { origin, seen, setRefresh: (m: typeof refresh) => (refresh = m), close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
 describe('error bodies that are not JSON', () => {
@@ -193,6 +207,39 @@ describe('error bodies that are not JSON', () => {
     } finally {
       h.cleanup();
       hs.setRefresh('ok');
+    }
+  });
+
+  it('a confidential client with written-down endpoints: the secret from stdin to the vault, Basic auth, never in a file or an output', async () => {
+    const h = e2eHome({ ORDERLINK_RETRY_BASE_MS: '20' });
+    const SECRET = CONF_SECRET;
+    try {
+      const d = JSON.parse(readFileSync(new URL('../examples/connectors/sandbox.json', import.meta.url), 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+      d.auth = { clientId: 'conf-client', clientSecret: 'required', scopes: ['orders:read'], endpoints: { authorization: `${hs.origin}/authorize`, token: `${hs.origin}/token`, revocation: `${hs.origin}/revoke` } };
+      const file = join(h.home, 'conf.json');
+      writeFileSync(file, JSON.stringify(d));
+      const noSecret = await h.cli(['connector', 'add', 'conf', '--from', file]);
+      expect(noSecret.code).toBe(2);
+      expect(noSecret.stderr).toMatch(/--client-secret-stdin/);
+      const add = await h.cli(['connector', 'add', 'conf', '--from', file, '--client-secret-stdin'], { stdin: `${SECRET}\n` });
+      expect(add.code, add.stderr).toBe(0);
+      hs.seen.length = 0;
+      const link = await h.cli(['--verbose', 'link', 'conf', '--refresh-token-env', 'RT'], { env: { RT: 'rt-conf-xxxxxxxxxxxxxxxx' } });
+      expect(link.code, link.stderr).toBe(0);
+      const tokenCall = hs.seen.find((r) => r.path === '/token')!;
+      expect(basicPair(tokenCall.authorization)).toBe(`conf-client:${SECRET}`);
+      expect(hs.seen.some((r) => r.path.startsWith('/.well-known'))).toBe(false); // no discovery: the endpoints are written down
+      const sync = await h.cli(['--verbose', 'sync']);
+      expect(sync.code, sync.stderr).toBe(0);
+      const d2 = await h.cli(['--json', 'disconnect', 'conf', '--yes']);
+      expect(JSON.parse(d2.stdout)).toMatchObject({ revocation: 'done', secret_deleted: true });
+      const files = readAllBytes([file, h.db, `${h.db}-wal`, join(h.home, 'profiles', 'default', 'connectors', 'conf.json')]);
+      for (const out of [add, link, sync, d2]) expect(out.stdout + out.stderr).not.toContain(SECRET);
+      expect(files).not.toContain(SECRET);
+      expect(readAllBytes([h.vault])).not.toContain(SECRET); // sealed
+      expect((await h.cli(['connector', 'remove', 'conf'])).code).toBe(0);
+    } finally {
+      h.cleanup();
     }
   });
 });
