@@ -112,6 +112,34 @@ describe('a strict OpenID Provider (path issuer, exact redirect URIs, nonce requ
     expect(err.hint).toMatch(/register http:\/\/127\.0\.0\.1:PORT\/callback\/strict/i);
   });
 
+  it('through the binary: a descriptor with the path issuer and redirectPort links where the old client could not', async () => {
+    const h = e2eHome();
+    try {
+      const d = JSON.parse(readFileSync(new URL('../examples/connectors/sandbox.json', import.meta.url), 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+      d.auth = { issuer: op.issuer, clientId: op.clientId, scopes: SCOPES, redirectPort: port };
+      delete d.api.profile;
+      const file = join(h.home, 'strict.json');
+      writeFileSync(file, JSON.stringify(d));
+      expect((await h.cli(['connector', 'add', 'strict', '--from', file])).code).toBe(0);
+      let visit: Promise<unknown> | undefined;
+      const r = await h.cli(['link', 'strict', '--no-browser', '--timeout', '30'], {
+        onSpawn: (child) => {
+          let err = '';
+          child.stderr!.on('data', (b: Buffer) => {
+            err += b.toString();
+            const m = /(http:\/\/127\.0\.0\.1:\d+\/api\/oidc\/auth\?\S+)/.exec(err);
+            if (m && !visit) visit = visitWithRedirects(m[1]!);
+          });
+        },
+      });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain(`redirect_uri=http%3A%2F%2F127.0.0.1%3A${port}%2Fcallback%2Fstrict`);
+      await visit;
+    } finally {
+      h.cleanup();
+    }
+  });
+
   it('checks iss when it is sent without being advertised: a wrong one is a mix-up, the right one links', async () => {
     const stop = `http://127.0.0.1:${port}/callback/strict`;
     const run = (tamper: (u: URL) => void) => {
