@@ -108,7 +108,8 @@ function configFor(ctx: Context, connector: Connector, o: LinkOptions, existing:
   if (connector.auth.type === 'oauth') {
     if (o.shop) config.shop = o.shop;
     if (o.redirectPort !== undefined) config.redirectPort = String(o.redirectPort);
-    if (o.redirectUri) config.redirectUri = checkBaseUrl(o.redirectUri);
+    // Kept byte for byte (it must equal the registered one); the flow checks https or 127.0.0.1.
+    if (o.redirectUri) config.redirectUri = o.redirectUri;
     // --issuer names the issuer, --api-url the API; --base-url (the sandbox's) means both. A site
     // that delegates its sign-in (--shop) is where discovery starts.
     const site = config.shop ? siteUrl(config.shop) : undefined;
