@@ -176,6 +176,15 @@ async function hostileAs() {
       if (path === '/.well-known/openid-configuration') {
         return json(200, { issuer: origin, authorization_endpoint: `${origin}/authorize`, token_endpoint: `${origin}/token`, revocation_endpoint: `${origin}/revoke`, code_challenge_methods_supported: ['S256'], response_types_supported: ['code'] });
       }
+      // The provider's own error redirect about the redirect URI (its description is looked at, not shown).
+      if (path === '/authorize') {
+        const q = new URL(req.url ?? '/', origin).searchParams;
+        const to = new URL(q.get('redirect_uri')!);
+        to.searchParams.set('error', 'invalid_request');
+        to.searchParams.set('error_description', 'The redirect_uri does not match the registered one <script>');
+        to.searchParams.set('state', q.get('state')!);
+        return res.writeHead(302, { location: to.href }).end();
+      }
       if (path === '/token') {
         if (refresh === 'empty400') return res.writeHead(400, { 'content-length': '0' }).end();
         return json(200, { access_token: `at-${Math.random().toString(36).slice(2)}-xxxxxxxxxxxx`, token_type: 'Bearer', expires_in: 30, refresh_token: `rt-${Math.random().toString(36).slice(2)}-xxxxxxxx` });
@@ -206,6 +215,13 @@ describe('error bodies that are not JSON', () => {
     expect(err.code).toBe('OAUTH_INVALID_GRANT');
     expect(err.kind).toBe('reauth');
     hs.setRefresh('ok');
+  });
+
+  it('the provider\'s error redirect about the redirect URI is said as such (its text is never shown)', async () => {
+    const as = await discover(hs.origin, { allowLoopbackHttp: true, fetch: ufetch });
+    const err = await failure(authorizeWithLoopback({ as, client: { clientId: 'c' }, scopes: ['orders:read'], redirectPath: '/callback/x', timeoutMs: 20_000, probeRedirect: true, printUrl: () => undefined, openBrowser: async (u) => void (await visitWithRedirects(u)) }));
+    expect(err.code).toBe('OAUTH_REDIRECT_URI_REFUSED');
+    expect(`${err.message} ${err.hint}`).not.toContain('<script>');
   });
 
   it('a revocation refused for a public client is "unsupported"', async () => {

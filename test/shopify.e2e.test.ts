@@ -73,7 +73,7 @@ describe('shopify against the Customer Account API replica', () => {
 
   it('links in paste mode: storefront discovery, PKCE S256, nonce, an https redirect URI, the bare-token API', async () => {
     let landed = '';
-    const r = await linkWithPaste(h, ['--json', 'link', 'shopify', '--shop', shop.url, '--client-id', CLIENT, '--login-hint', 'bob'], async (url) => {
+    const r = await linkWithPaste(h, ['--json', '--verbose', 'link', 'shopify', '--shop', shop.url, '--client-id', CLIENT, '--login-hint', 'bob'], async (url) => {
       const u = new URL(url);
       expect(u.origin + u.pathname).toBe(`${shop.issuer}/oauth/authorize`);
       expect(u.searchParams.get('code_challenge_method')).toBe('S256');
@@ -209,6 +209,21 @@ describe('hostile pastes and refused redirects (every check kept in paste mode)'
     expect(e.message).toContain('https://not-registered.example/callback');
     expect(e.hint).toMatch(/Register exactly|register/i);
     expect(r.ms).toBeLessThan(30_000); // not the 300 s timeout
+  });
+
+  it('refuses an ID token without our nonce (a replayed or injected token), storing nothing', async () => {
+    for (const mode of ['wrong', 'missing'] as const) {
+      const other = await startShopifyReplica({ orders: 1, customers: 1, idTokenNonce: mode });
+      try {
+        const r = await linkWithPaste(h, ['--json', 'link', 'shopify', '--shop', other.url, '--client-id', CLIENT, '--alias', `nonce-${mode}`], approve, t);
+        expect(r.code).toBe(1);
+        expect(error(r).code).toBe('OAUTH_ID_TOKEN_REJECTED');
+        expect(connections()).toBe(1); // only the earlier good one
+        for (const secret of other.issued()) expect(r.stdout + r.stderr).not.toContain(secret);
+      } finally {
+        await other.close();
+      }
+    }
   });
 
   it('leaks nothing it was handed', () => {

@@ -37,6 +37,8 @@ export interface ShopifyReplicaOptions {
   issParameter?: boolean;
   /** Requests per minute per customer (documented: 3000). */
   requestsPerMinute?: number;
+  /** Hostile tests: the ID token's nonce is the request's (default), another one, or absent. */
+  idTokenNonce?: 'echo' | 'wrong' | 'missing';
 }
 
 export interface ShopifyReplica {
@@ -95,6 +97,8 @@ export async function startShopifyReplica(o: ShopifyReplicaOptions = {}): Promis
   const orders = new Map(customers.map((c, i) => [c.id, makeOrders(c, i, o.orders ?? 30, seed, host)] as const));
   const shop = { id: `gid://shopify/Shop/${shopId}`, name: o.shopName ?? 'Replica Coffee Co.', url: origin };
 
+  const nonceClaim = (nonce: string): { nonce?: string } =>
+    o.idTokenNonce === 'missing' ? {} : { nonce: o.idTokenNonce === 'wrong' ? randomBytes(32).toString('base64url') : nonce };
   const mint = (bytes = 24, prefix = 'shcat_') => {
     const v = `${prefix}${randomBytes(bytes).toString('base64url')}`;
     issued.push(v);
@@ -144,7 +148,7 @@ export async function startShopifyReplica(o: ShopifyReplicaOptions = {}): Promis
       expires_in: ttl,
       refresh_token: rt,
       scope,
-      ...(nonce !== null ? { id_token: idToken(privateKey, { iss: issuer, aud: client, sub: customer.id, iat: now, exp: now + 3600, nonce, auth_time: now }) } : {}),
+      ...(nonce !== null ? { id_token: idToken(privateKey, { iss: issuer, aud: client, sub: customer.id, iat: now, exp: now + 3600, auth_time: now, ...nonceClaim(nonce) }) } : {}),
     });
   }
 
