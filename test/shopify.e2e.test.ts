@@ -93,6 +93,18 @@ describe('shopify against the Customer Account API replica', () => {
     expect(shop.stats.bearerRefused).toBe(0);
   });
 
+  it('says what is missing before anything else: the shop, then the client id', async () => {
+    const noShop = await cli(['link', 'shopify', '--client-id', CLIENT, '--alias', 'x']);
+    expect(noShop.code).toBe(2);
+    expect(noShop.stderr).toMatch(/--shop DOMAIN/);
+    const noClient = await cli(['link', 'shopify', '--shop', shop.url, '--alias', 'x']);
+    expect(noClient.code).toBe(2);
+    expect(noClient.stderr).toMatch(/--client-id ID/);
+    const badShop = await cli(['link', 'shopify', '--shop', 'http://shop.example.com', '--client-id', CLIENT, '--alias', 'x']);
+    expect(badShop.code).toBe(2);
+    expect(badShop.stderr).toMatch(/only https/);
+  });
+
   it('syncs every order with nested line-item pages, exact money, and no payment or personal field', async () => {
     const r = await cli(['--json', 'sync']);
     expect(r.code, r.stderr).toBe(0);

@@ -20,13 +20,16 @@ export function isLoopbackUrl(u: URL): boolean {
 export function resolveIssuer(ctx: Context, connector: Connector, explicit?: string): string {
   const fallback = (connector.auth.type === 'oauth' ? connector.auth.defaultIssuer : undefined) ?? connector.baseUrl.default ?? undefined;
   const raw = explicit ?? ctx.env[connector.baseUrl.env] ?? fallback;
+  if (!raw && connector.auth.type === 'oauth' && connector.auth.discovery === 'site') {
+    throw usageError('SHOP_REQUIRED', `${connector.displayName} needs the shop's storefront domain`, `Pass --shop DOMAIN (the domain customers visit, e.g. --shop shop.example.com). See ${connector.docs}.`);
+  }
   if (!raw) {
     throw usageError(
       'BASE_URL_REQUIRED',
       `${connector.displayName} needs a base URL`,
       connector.id === 'sandbox'
         ? 'Start one with `orderlink sandbox serve` and pass --base-url http://127.0.0.1:PORT (or set ORDERLINK_SANDBOX_URL).'
-        : `Pass --base-url or set ${connector.baseUrl.env}.`,
+        : `Pass --issuer URL (or --base-url) or set ${connector.baseUrl.env}.`,
     );
   }
   let u: URL;
