@@ -27,7 +27,9 @@ export function parseDescriptor(text: string, where: string): Descriptor {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw usageError('BAD_DESCRIPTOR', `${where} is not JSON (${err instanceof SyntaxError ? err.message.slice(0, 100) : 'unreadable'})`);
+    // Where, never what: the file could be something else entirely (a key file passed by mistake).
+    const at = err instanceof SyntaxError ? /position (\d+)/.exec(err.message)?.[1] : undefined;
+    throw usageError('BAD_DESCRIPTOR', `${where} is not JSON${at ? ` (a syntax error at character ${at})` : ''}`, 'A descriptor is a JSON file; see examples/connectors/sandbox.json.');
   }
   const r = descriptorSchema.safeParse(json);
   if (!r.success) {
