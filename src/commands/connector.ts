@@ -25,7 +25,7 @@ export interface ConnectorSetupOptions {
   baseUrl?: string;
   credentialsStdin: boolean;
 }
-export type ConnectorOptions = ConnectorListOptions | ConnectorShowOptions | ConnectorSetupOptions;
+export type ConnectorOptions = ConnectorListOptions | ConnectorShowOptions | ConnectorSetupOptions | import('./connector-descriptor.js').DescriptorCommandOptions;
 
 export function register(cmd: Command, app: App): void {
   cmd.addHelpText(
@@ -36,8 +36,11 @@ Examples:
   $ orderlink connector show plaid                 # its facts, environments and setup state
   $ orderlink connector setup plaid --env sandbox  # asks for the client id and (hidden) secret
   $ printf '%s\\n%s\\n' "$PLAID_CLIENT_ID" "$PLAID_SECRET" | orderlink connector setup plaid --env sandbox --credentials-stdin
+  $ orderlink connector add mysandbox --from examples/connectors/sandbox.json   # any OAuth orders API, as data
+  $ orderlink sync mysandbox --dry-run --record pages/                          # save the raw pages (allow-listed)
+  $ orderlink connector test mysandbox --replay pages/ --json                   # re-run the mapping offline
 
-Docs: docs/connectors.md`,
+Docs: docs/connectors.md, docs/connector-author.md`,
   );
   cmd
     .command('list')
@@ -59,15 +62,39 @@ Docs: docs/connectors.md`,
     .action((id: string, o: { env?: string; baseUrl?: string; credentialsStdin: boolean }) =>
       app.run('connector', { kind: 'setup', id, ...(o.env ? { environment: o.env } : {}), ...(o.baseUrl ? { baseUrl: o.baseUrl } : {}), credentialsStdin: o.credentialsStdin } satisfies ConnectorOptions, runConnector),
     );
+  cmd
+    .command('add')
+    .description('Add a connector to this profile from a JSON descriptor (any OAuth 2.0 / OIDC orders API)')
+    .argument('<name>', 'its name: lowercase letters, digits and "-" (the loopback redirect path is /callback/NAME)')
+    .requiredOption('--from <file>', 'the descriptor (schema: docs/connector-descriptor.schema.json)')
+    .option('--client-secret-stdin', 'confidential clients: read the client secret from stdin (otherwise asked for, hidden)', false)
+    .option('--replace', 'install a new version of an added connector (its connections keep working with it)', false)
+    .action((name: string, o: { from: string; clientSecretStdin: boolean; replace: boolean }) => app.run('connector', { kind: 'add', name, from: o.from, clientSecretStdin: o.clientSecretStdin, replace: o.replace } satisfies ConnectorOptions, runConnector));
+  cmd
+    .command('remove')
+    .description('Remove an added connector (and its client secret) from this profile')
+    .argument('<name>', 'the added connector')
+    .action((name: string) => app.run('connector', { kind: 'remove', name } satisfies ConnectorOptions, runConnector));
+  cmd
+    .command('test')
+    .description('Re-run a connector\'s mapping offline on pages saved by `sync --record`, and show the normalized orders')
+    .argument('<name>', 'the connector')
+    .requiredOption('--replay <dir>', 'the folder `orderlink sync NAME --dry-run --record DIR` wrote')
+    .option('--from <file>', 'map with this descriptor file instead of the added one (edit, test, then `connector add NAME --from FILE --replace`)')
+    .action((name: string, o: { replay: string; from?: string }) => app.run('connector', { kind: 'test', name, replay: o.replay, ...(o.from ? { from: o.from } : {}) } satisfies ConnectorOptions, runConnector));
 }
 
 export async function runConnector(ctx: Context, o: ConnectorOptions): Promise<number> {
-  const { listConnectors, getConnector } = await import('../connectors/registry.js');
+  const { listAllConnectors, resolveConnector } = await import('../connectors/resolve.js');
+  if (o.kind === 'add' || o.kind === 'remove' || o.kind === 'test') {
+    const { runDescriptorCommand } = await import('./connector-descriptor.js');
+    return runDescriptorCommand(ctx, o);
+  }
   if (o.kind === 'list') {
-    const rows = listConnectors().map((c) => describe(c));
+    const rows = listAllConnectors(ctx).map(({ connector: c, added }) => ({ ...describe(c), added }));
     if (ctx.json) return printJson(ctx.io, rows), 0;
-    const cols: Column<ReturnType<typeof describe>>[] = [
-      { key: 'connector', get: (r) => r.id },
+    const cols: Column<ReturnType<typeof describe> & { added: boolean }>[] = [
+      { key: 'connector', get: (r) => (r.added ? `${r.id} (added)` : r.id) },
       { key: 'links through', get: (r) => r.auth },
       { key: 'kind', get: (r) => r.kind },
       { key: 'can', get: (r) => Object.entries(r.capabilities).filter(([, v]) => v).map(([k]) => k).join(', ') || '—' },
@@ -76,7 +103,7 @@ export async function runConnector(ctx: Context, o: ConnectorOptions): Promise<n
     renderRows(ctx.io, rows, cols, pickFormat(ctx.io, {}));
     return 0;
   }
-  const connector = getConnector(o.id);
+  const connector = resolveConnector(ctx, o.id);
   if (o.kind === 'show') {
     const d = { ...describe(connector), descriptor: connector.descriptor, checkpoint: connector.checkpoint, environments: connector.environments ?? null, setup: await setupState(ctx, connector) };
     if (ctx.json) return printJson(ctx.io, d), 0;
@@ -95,7 +122,7 @@ export async function runConnector(ctx: Context, o: ConnectorOptions): Promise<n
   return setup(ctx, connector, o);
 }
 
-function describe(c: import('../connectors/types.js').Connector) {
+export function describe(c: import('../connectors/types.js').Connector) {
   return {
     id: c.id,
     name: c.displayName,

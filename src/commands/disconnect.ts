@@ -53,9 +53,9 @@ export async function runDisconnect(ctx: Context, o: DisconnectOptions): Promise
   let verification: VerificationOutcome = 'not_checked';
   let secretDeleted = false;
   if (conn.tokenRef) {
-    const { createTokenManager, discoverFor, oauthClientFor } = await import('../tokens/oauth.js');
-    const { getConnector } = await import('../connectors/registry.js');
-    const connector = getConnector(conn.connector);
+    const { createTokenManager, authServerForRecord, clientForRecord } = await import('../tokens/oauth.js');
+    const { resolveConnector } = await import('../connectors/resolve.js');
+    const connector = resolveConnector(ctx, conn.connector);
     const vault = await ctx.vault();
     let record: import('../tokens/index.js').TokenRecord | undefined;
     if (connector.auth.type === 'hostedLink') {
@@ -72,11 +72,14 @@ export async function runDisconnect(ctx: Context, o: DisconnectOptions): Promise
         ctx.trace(`no usable token record (${err.code}); deleting the secret only`);
       }
     }
-    if (record && connector.auth.type === 'oauth' && connector.capabilities.revocation) {
+    if (record && connector.auth.type === 'oauth' && !connector.capabilities.revocation) {
+      // The provider offers no revocation (Shopify): say so; the local secret still goes.
+      revocation = 'unsupported';
+    } else if (record && connector.auth.type === 'oauth' && connector.capabilities.revocation) {
       const { revokeToken } = await import('../oauth/index.js');
       try {
-        const as = await discoverFor(ctx, record.issuer);
-        const client = oauthClientFor(connector, conn.config);
+        const as = await authServerForRecord(ctx, record);
+        const client = await clientForRecord(ctx, record);
         // Revoking the refresh token ends the whole grant at RFC 7009 servers; the access token too, to be sure.
         const outcomes: RevocationOutcome[] = [];
         if (record.refreshToken) outcomes.push(await revokeToken(as, client, record.refreshToken, 'refresh_token', { signal: ctx.signal }));
@@ -88,8 +91,10 @@ export async function runDisconnect(ctx: Context, o: DisconnectOptions): Promise
       }
     }
     if (connector.auth.type !== 'hostedLink') secretDeleted = vault.delete(conn.tokenRef);
-    if (record?.accessToken && connector.fetchProfile) {
-      verification = await checkTokenDead(ctx, connector, conn.baseUrl ?? record.issuer, record.accessToken);
+    // Proving the old token dead only means something where it was revoked: without revocation it
+    // stays valid until it expires, which the output says instead of "still accepted".
+    if (record?.accessToken && connector.fetchProfile && revocation !== 'unsupported') {
+      verification = await checkTokenDead(ctx, connector, conn.config.apiBase ?? conn.baseUrl ?? record.issuer, record.accessToken, conn.config);
     }
   }
   store.connections.update(conn.id, { status: 'revoked', tokenRef: null, lastError: null });
@@ -105,7 +110,7 @@ export async function runDisconnect(ctx: Context, o: DisconnectOptions): Promise
     renderKeyValues(io, [
       ['connection', `${handle} (${conn.id})`],
       revocation === 'done' ? ['revocation', 'done at the provider', c.green] : revocation === 'unsupported' ? ['revocation', 'unsupported by the provider', c.yellow] : revocation === 'failed' ? ['revocation', 'failed (the local secret is deleted anyway)', c.red] : ['revocation', 'nothing to revoke'],
-      verification === 'rejected' ? ['old token', 'rejected by the provider', c.green] : verification === 'still_accepted' ? ['old token', 'STILL ACCEPTED — revoke access in your account settings at the provider', c.red] : ['old token', 'not checked'],
+      verification === 'rejected' ? ['old token', 'rejected by the provider', c.green] : verification === 'still_accepted' ? ['old token', 'STILL ACCEPTED — revoke access in your account settings at the provider', c.red] : revocation === 'unsupported' ? ['old token', 'valid at the provider until it expires (it offers no revocation; sign out there to end it sooner)', c.yellow] : ['old token', 'not checked'],
       ['local secret', secretDeleted ? 'deleted from the vault' : 'none stored'],
       ['orders', o.purge ? `${purged} deleted${purgedCharges ? `, and ${purgedCharges} charges` : ''}` : 'kept (use --purge to delete them)'],
     ]);
@@ -113,12 +118,12 @@ export async function runDisconnect(ctx: Context, o: DisconnectOptions): Promise
   return verification === 'still_accepted' || revocation === 'failed' ? 1 : 0;
 }
 
-async function checkTokenDead(ctx: Context, connector: import('../connectors/types.js').Connector, baseUrl: string, accessToken: string): Promise<VerificationOutcome> {
+async function checkTokenDead(ctx: Context, connector: import('../connectors/types.js').Connector, baseUrl: string, accessToken: string, config: import('../domain.js').ConnectionConfig): Promise<VerificationOutcome> {
   const { createHttp, retryPolicyFromEnv } = await import('../sync/http.js');
   const { ProviderHttpError } = await import('../connectors/http.js');
   const http = createHttp({ fetch: ctx.fetch, policy: { ...retryPolicyFromEnv(ctx.env), maxAttempts: 2 }, signal: ctx.signal, trace: (l) => ctx.trace(l) });
   try {
-    await connector.fetchProfile!({ baseUrl, session: { type: 'bearer', accessToken }, config: {}, http, signal: ctx.signal });
+    await connector.fetchProfile!({ baseUrl, session: { type: 'bearer', accessToken }, config, http, signal: ctx.signal });
     return 'still_accepted';
   } catch (err) {
     if (err instanceof ProviderHttpError && (err.status === 401 || err.status === 403)) return 'rejected';

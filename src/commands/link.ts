@@ -31,6 +31,14 @@ export interface LinkOptions {
   clientId?: string;
   /** Link with the provider's test credentials, no browser (sandbox environments only). */
   nonInteractive?: boolean;
+  /** OAuth: the issuer, when it is not the API (overrides a descriptor's). */
+  issuer?: string;
+  /** OAuth: a fixed loopback port for servers that match redirect URIs exactly. */
+  redirectPort?: number;
+  /** OAuth paste mode: the https redirect URI registered with the provider. */
+  redirectUri?: string;
+  /** Shopify: the shop's storefront domain. */
+  shop?: string;
 }
 
 export function register(cmd: Command, app: App): void {
@@ -38,6 +46,10 @@ export function register(cmd: Command, app: App): void {
     .argument('[connector]', 'connector id (e.g. sandbox); omit to be asked "Where do you shop?"')
     .option('--alias <name>', 'name this account (several accounts per provider)', undefined)
     .option('--base-url <url>', 'provider base URL / issuer (sandbox: env ORDERLINK_SANDBOX_URL)')
+    .option('--issuer <url>', 'OAuth: the issuer (discovery), when it differs from the API (kept with the connection)')
+    .option('--redirect-port <port>', 'OAuth: listen on this fixed 127.0.0.1 port, for providers that match redirect URIs exactly (register http://127.0.0.1:PORT/callback/NAME)')
+    .option('--redirect-uri <url>', 'OAuth paste mode: the https redirect URI you registered with the provider')
+    .option('--shop <domain>', "shopify: the shop's storefront domain (e.g. shop.example.com)")
     .option('--api-url <url>', 'OAuth: the orders API base URL, when it is not at the issuer (kept with the connection)')
     .option('--no-browser', 'do not launch a browser; print the URL and wait (SSH sessions)')
     .option('--timeout <seconds>', 'give up waiting for the browser after this long', '300')
@@ -64,13 +76,15 @@ Examples:
   $ orderlink link plaid --sandbox                      # Plaid's sandbox test login (user_good), no browser
   $ orderlink link knot --merchant walmart              # Knot's login page on a loopback listener
   $ orderlink link knot --merchant amazon --sandbox     # Knot development: user_good_transactions
+  $ orderlink link shopify --shop shop.example.com --client-id shp_…   # paste the final URL
+  $ orderlink link myprovider --redirect-port 8765      # a server that wants http://127.0.0.1:8765/callback/myprovider
 
 Docs: docs/oauth.md`,
     )
     .action(
       (
         connector: string | undefined,
-        o: { alias?: string; baseUrl?: string; browser: boolean; timeout: string; manual: boolean; refreshTokenStdin: boolean; refreshTokenEnv?: string; reconnect?: string; loginHint?: string; apiUrl?: string; env?: string; merchant?: string; clientId?: string; sandbox: boolean },
+        o: { alias?: string; baseUrl?: string; browser: boolean; timeout: string; manual: boolean; refreshTokenStdin: boolean; refreshTokenEnv?: string; reconnect?: string; loginHint?: string; apiUrl?: string; env?: string; merchant?: string; clientId?: string; sandbox: boolean; issuer?: string; redirectPort?: string; redirectUri?: string; shop?: string },
       ) => {
         if (o.refreshTokenEnv !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(o.refreshTokenEnv)) {
           throw usageError('BAD_OPTION', '--refresh-token-env takes the NAME of an environment variable, not a token', 'Example: --refresh-token-env SANDBOX_REFRESH_TOKEN');
@@ -79,6 +93,8 @@ Docs: docs/oauth.md`,
         if (o.manual && (o.refreshTokenStdin || o.refreshTokenEnv)) throw usageError('BAD_OPTION', '--manual is a browser flow; it does not combine with a refresh token');
         if (o.sandbox && (o.manual || o.refreshTokenStdin || o.refreshTokenEnv)) throw usageError('BAD_OPTION', '--sandbox is its own flow; it does not combine with --manual or a refresh token');
         if (o.merchant !== undefined && !/^[a-z0-9][a-z0-9_.-]{0,39}$/i.test(o.merchant)) throw usageError('BAD_OPTION', '--merchant takes a merchant name such as amazon or walmart');
+        if (o.shop !== undefined && !/^(https?:\/\/)?[a-z0-9.-]{1,253}(:\d{1,5})?\/?$/i.test(o.shop)) throw usageError('BAD_OPTION', '--shop takes the storefront domain, such as shop.example.com', 'It is the domain customers visit (not the myshopify.com admin URL, unless that is the storefront).');
+        if (o.redirectPort !== undefined && (o.refreshTokenStdin || o.refreshTokenEnv)) throw usageError('BAD_OPTION', '--redirect-port is for the browser flows; it does not combine with a refresh token');
         const opts: LinkOptions = {
           ...(connector ? { connector } : {}),
           ...(o.alias ? { alias: o.alias } : {}),
@@ -95,6 +111,10 @@ Docs: docs/oauth.md`,
           ...(o.merchant ? { merchant: o.merchant } : {}),
           ...(o.clientId ? { clientId: o.clientId } : {}),
           nonInteractive: o.sandbox,
+          ...(o.issuer ? { issuer: o.issuer } : {}),
+          ...(o.redirectPort !== undefined ? { redirectPort: parsePositiveInt(o.redirectPort, '--redirect-port', 65535) } : {}),
+          ...(o.redirectUri ? { redirectUri: o.redirectUri } : {}),
+          ...(o.shop ? { shop: o.shop } : {}),
         };
         return app.run('link', opts, runLink);
       },

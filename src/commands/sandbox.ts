@@ -16,6 +16,8 @@ export interface SandboxServeOptions {
   autoConsent: boolean;
   /** Which provider to run: the built-in sandbox, or a replica of a real provider's API. */
   provider?: 'sandbox' | 'plaid' | 'knot';
+  /** More redirect paths registered for the client (descriptor connectors: /callback/NAME). */
+  redirectPaths?: string[];
 }
 
 export function register(cmd: Command, app: App): void {
@@ -28,7 +30,8 @@ export function register(cmd: Command, app: App): void {
     .option('--accounts <n>', 'number of sandbox accounts (alice, bob, carol, ...)', '3')
     .option('--faults <spec>', 'fault injection spec (see below)')
     .option('--auto-consent', 'approve every authorization request without a screen (tests, CI, demo)', false)
-    .option('--provider <name>', 'sandbox (the built-in provider), plaid (a replica of the Plaid API; --orders = transactions per Item) or knot (a replica of Knot TransactionLink; --orders = transactions per account)', 'sandbox');
+    .option('--provider <name>', 'sandbox (the built-in provider), plaid (a replica of the Plaid API; --orders = transactions per Item) or knot (a replica of Knot TransactionLink; --orders = transactions per account)', 'sandbox')
+    .option('--redirect-path <path...>', 'also register these loopback redirect paths (a descriptor connector NAME uses /callback/NAME)');
   serve.addHelpText(
     'after',
     `
@@ -41,7 +44,7 @@ ${FAULTS_HELP}
 
 Docs: docs/sandbox.md`,
   );
-  serve.action((o: { port: string; orders: string; seed: string; accounts: string; faults?: string; autoConsent: boolean; provider: string }) =>
+  serve.action((o: { port: string; orders: string; seed: string; accounts: string; faults?: string; autoConsent: boolean; provider: string; redirectPath?: string[] }) =>
     app.run(
       'sandbox serve',
       {
@@ -52,6 +55,7 @@ Docs: docs/sandbox.md`,
         ...(o.faults ? { faults: o.faults } : {}),
         autoConsent: o.autoConsent,
         ...(o.provider === 'sandbox' ? {} : { provider: providerOption(o.provider) }),
+        ...(o.redirectPath?.length ? { redirectPaths: ['/callback/sandbox', ...o.redirectPath] } : {}),
       } satisfies SandboxServeOptions,
       runSandboxServe,
     ),
@@ -76,6 +80,7 @@ export async function runSandboxServe(ctx: Context, o: SandboxServeOptions): Pro
     accounts: o.accounts,
     autoConsent: o.autoConsent,
     ...(o.faults ? { faults: o.faults } : {}),
+    ...(o.redirectPaths ? { redirectPaths: o.redirectPaths } : {}),
   });
   const io = ctx.io;
   if (ctx.json) {

@@ -27,6 +27,8 @@ export interface SyncOptions {
   acceptDeletions?: boolean;
   /** Percent of a connection's records one run may delete (default 10). */
   maxDelete?: number;
+  /** Save the raw pages (allow-listed) here, for `connector test --replay` (one connection). */
+  record?: string;
 }
 
 export function register(cmd: Command, app: App): void {
@@ -43,6 +45,7 @@ export function register(cmd: Command, app: App): void {
     .option('--accept-deletions', 'apply deletions even when a run deletes more than --max-delete of a connection', false)
     .option('--max-delete <percent>', 'hold a run\'s deletions when they exceed this share of a connection\'s records', '10')
     .option('--due', 'only connections whose interval has passed (`connections set C --every 6h`; default 24h): for cron and timers', false)
+    .option('--record <dir>', 'save the raw pages fetched (after the allow-list; never a token) for `orderlink connector test NAME --replay DIR`; one connection')
     .addHelpText(
       'after',
       `
@@ -53,12 +56,13 @@ Examples:
   $ orderlink sync --max-pages 1 --json    # a bounded CI smoke run
   $ orderlink sync --junit sync-report.xml # a report for your CI dashboard
   $ orderlink sync --due                   # from cron or a systemd timer (docs/scheduling.md)
+  $ orderlink sync mine --dry-run --record pages/   # then: orderlink connector test mine --replay pages/
 
 Exit codes: 0 all good, 3 partial (some records invalid, named in the output),
             1 failure, 4 a connection needs re-linking (with --due: or will within 7 days), 5 vault locked or wrong key,
             6 vault or database damaged, tampered or rolled back, 7 busy.`,
     )
-    .action((conns: string[], o: { full: boolean; since?: string; concurrency: string; dryRun: boolean; pageSize: string; maxPages?: string; wait: string; junit?: string; due: boolean; acceptDeletions: boolean; maxDelete: string }) =>
+    .action((conns: string[], o: { full: boolean; since?: string; concurrency: string; dryRun: boolean; pageSize: string; maxPages?: string; wait: string; junit?: string; due: boolean; acceptDeletions: boolean; maxDelete: string; record?: string }) =>
       app.run(
         'sync',
         {
@@ -74,6 +78,7 @@ Exit codes: 0 all good, 3 partial (some records invalid, named in the output),
           ...(o.due ? { due: true } : {}),
           ...(o.acceptDeletions ? { acceptDeletions: true } : {}),
           ...(o.maxDelete === '10' ? {} : { maxDelete: parsePercent(o.maxDelete) }),
+          ...(o.record ? { record: o.record } : {}),
         } satisfies SyncOptions,
         runSync,
       ),
@@ -103,6 +108,10 @@ export async function runSync(ctx: Context, o: SyncOptions): Promise<number> {
   // rolled-back or missing vault is one error with its own exit code (5 or 6), not one failure
   // (and one scrypt run) per connection.
   if (connections.some((c) => c.tokenRef)) await ctx.vault();
+  if (o.record) {
+    if (connections.length !== 1) throw usageError('BAD_OPTION', `--record saves one connection's pages; ${connections.length} were selected`, 'Name the connection: orderlink sync NAME --dry-run --record DIR');
+    (await import('../sync/record.js')).prepareRecordDir(o.record);
+  }
   const io = ctx.io;
   const progress = createProgress(io, ctx.json ? 'off' : io.stderrIsTTY ? 'live' : 'lines');
   let results: ConnectionResult[];
@@ -117,6 +126,7 @@ export async function runSync(ctx: Context, o: SyncOptions): Promise<number> {
       ...(o.maxPages === undefined ? {} : { maxPages: o.maxPages }),
       waitSeconds: o.wait,
       ...(o.acceptDeletions ? { maxDeletePercent: null } : o.maxDelete === undefined ? {} : { maxDeletePercent: o.maxDelete }),
+      ...(o.record ? { record: o.record } : {}),
       tokens: createTokenManager(ctx),
       onProgress: (e) =>
         progress.update({ key: String(e.connectionId), label: e.handle, pages: e.pages, items: e.fetched, done: e.phase === 'done', ...(e.result ? { status: e.result.status } : {}) }),

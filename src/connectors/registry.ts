@@ -7,6 +7,7 @@ import { amazon } from './amazon/index.js';
 import { sandbox } from './sandbox/index.js';
 import { knot } from './knot/index.js';
 import { plaid } from './plaid/index.js';
+import { shopify } from './shopify/index.js';
 import type { Connector } from './types.js';
 
 export const CONNECTORS = {
@@ -14,6 +15,7 @@ export const CONNECTORS = {
   amazon,
   knot,
   plaid,
+  shopify,
 } as const satisfies Record<string, Connector<never, never> | Connector<any, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export type ConnectorId = keyof typeof CONNECTORS;

@@ -62,6 +62,28 @@ export interface OAuthStrategy {
   loopback: boolean;
   /** Extra authorization request parameters (e.g. prompt=consent). */
   extraParams?: Record<string, string>;
+  /**
+   * How the authorization server is found: `issuer` (RFC 8414 / OpenID discovery at the issuer,
+   * the default), `endpoints` (written down below: the provider publishes no metadata), or
+   * `site` (the configured URL is a website whose OpenID document names another issuer — Shopify's
+   * storefront domain — accepted because the person named that site).
+   */
+  discovery?: 'issuer' | 'endpoints' | 'site';
+  endpoints?: { authorization_endpoint: string; token_endpoint: string; revocation_endpoint?: string };
+  /** A fixed loopback port, for providers that match redirect URIs exactly (`--redirect-port` overrides it). */
+  redirectPort?: number;
+  /**
+   * Paste mode's redirect URI when the provider allows no http loopback redirect at all: an https
+   * address the person registers with the provider (`--redirect-uri` overrides it).
+   */
+  pasteRedirectUri?: string;
+  /** Confidential clients: RFC 6749 §2.3.1 Basic (default) or the form body. */
+  tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post';
+  /**
+   * Before linking: connector-specific configuration learned from the provider (Shopify: the
+   * storefront's API document gives the GraphQL endpoint). Returns the connection's config.
+   */
+  prepare?(args: { config: ConnectionConfig; http: HttpFunction; signal: AbortSignal; trace(line: string): void }): Promise<ConnectionConfig>;
 }
 
 export interface HostedLinkArgs {

@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Context } from '../context.js';
-import { getConnector } from '../connectors/registry.js';
+import { resolveConnector } from '../connectors/resolve.js';
 import type { Connector, ProfileInfo } from '../connectors/types.js';
 import type { ConnectionConfig } from '../domain.js';
 import { OrderlinkError, usageError } from '../errors.js';
@@ -26,7 +26,7 @@ export interface LinkResult {
 export async function linkAccount(ctx: Context, o: LinkOptions): Promise<LinkResult> {
   const store = ctx.store();
   const existing = o.reconnect ? store.connections.resolve(o.reconnect) : undefined;
-  const connector = getConnector(existing?.connector ?? o.connector!);
+  const connector = resolveConnector(ctx, existing?.connector ?? o.connector!);
   if (existing && o.connector && o.connector !== existing.connector) {
     throw usageError('BAD_OPTION', `connection ${existing.id} belongs to ${existing.connector}, not ${o.connector}`);
   }
@@ -61,6 +61,7 @@ export async function linkAccount(ctx: Context, o: LinkOptions): Promise<LinkRes
       secretText = JSON.stringify(r.secret);
       profile = r.profile;
       scopes = r.scopes;
+      finalConfig = r.config;
     } else {
       const { linkHosted } = await import('./hosted.js');
       const r = await linkHosted(ctx, o, connector, config, existing?.tokenRef ?? null);
@@ -106,8 +107,16 @@ function configFor(ctx: Context, connector: Connector, o: LinkOptions, existing:
   if (o.clientId) config.clientId = o.clientId;
   if (o.merchant) config.merchant = o.merchant;
   if (connector.auth.type === 'oauth') {
-    config.issuer = resolveIssuer(ctx, connector, o.baseUrl ?? existing?.config.issuer ?? existing?.baseUrl ?? undefined);
+    if (o.shop) config.shop = o.shop;
+    if (o.redirectPort !== undefined) config.redirectPort = String(o.redirectPort);
+    // Kept byte for byte (it must equal the registered one); the flow checks https or 127.0.0.1.
+    if (o.redirectUri) config.redirectUri = o.redirectUri;
+    // --issuer names the issuer, --api-url the API; --base-url (the sandbox's) means both. A site
+    // that delegates its sign-in (--shop) is where discovery starts.
+    const site = config.shop ? siteUrl(config.shop) : undefined;
+    config.issuer = resolveIssuer(ctx, connector, o.issuer ?? o.baseUrl ?? site ?? existing?.config.issuer ?? existing?.baseUrl ?? undefined);
     if (o.apiUrl) config.apiBase = checkBaseUrl(o.apiUrl);
+    else if (!config.apiBase && !o.baseUrl && connector.baseUrl.default) config.apiBase = checkBaseUrl(ctx.env[connector.baseUrl.env] ?? connector.baseUrl.default);
   } else {
     const explicit = o.baseUrl ?? ctx.env[connector.baseUrl.env] ?? existing?.config.apiBase;
     const api = explicit ?? (envs && environment ? envs[environment] : undefined) ?? connector.baseUrl.default ?? undefined;
@@ -116,6 +125,11 @@ function configFor(ctx: Context, connector: Connector, o: LinkOptions, existing:
     config.apiBase = checkBaseUrl(api);
   }
   return config;
+}
+
+/** `--shop shop.example.com` → https://shop.example.com (a URL is kept: http only on 127.0.0.1, checked later). */
+function siteUrl(shop: string): string {
+  return /^https?:\/\//i.test(shop) ? shop.replace(/\/+$/, '') : `https://${shop.replace(/\/+$/, '').toLowerCase()}`;
 }
 
 export function checkBaseUrl(raw: string): string {

@@ -11,7 +11,7 @@ import type { LinkOptions } from '../commands/link.js';
 import { createHttp, retryPolicyFromEnv } from '../sync/http.js';
 import type { TokenRecord } from '../tokens/index.js';
 import type { AuthServer, OAuthClient } from '../oauth/index.js';
-import { oauthClientFor, discoverFor } from '../tokens/oauth.js';
+import { clientSecretRef, discoverFor, isLoopbackUrl, oauthClientFor, oauthClientWithSecret } from '../tokens/oauth.js';
 import type { ConnectionConfig } from '../domain.js';
 
 type Tokens = { accessToken: string; refreshToken?: string | undefined; expiresAt?: number | undefined; scope?: string | undefined; tokenType?: string };
@@ -20,27 +20,48 @@ export interface OAuthLinkOutcome {
   secret: TokenRecord;
   profile: ProfileInfo | null;
   scopes: string;
+  /** The connection's config, with what the connector learned while linking (Shopify: the API). */
+  config: ConnectionConfig;
 }
 
 /** What can fail locally, checked before any URL is shown (issue 9 #5). */
 export function oauthPreflight(connector: Connector, o: LinkOptions, config: ConnectionConfig): { auth: OAuthStrategy; client: OAuthClient } {
   const auth = connector.auth as OAuthStrategy;
   const client = oauthClientFor(connector, config);
-  if (!auth.loopback && !o.manual && !o.refreshTokenStdin && !o.refreshTokenEnv) {
-    throw usageError('LOOPBACK_FORBIDDEN', `${connector.displayName} does not allow http://127.0.0.1 redirects`, 'Use --manual and paste the final URL.');
+  if (o.redirectUri !== undefined && !(o.manual || !auth.loopback)) {
+    throw usageError('BAD_OPTION', '--redirect-uri is for paste-the-URL mode', 'Add --manual, or use --redirect-port N for a fixed loopback port.');
   }
   return { auth, client };
 }
 
-export async function linkOAuth(ctx: Context, o: LinkOptions, connector: Connector, issuer: string, config: ConnectionConfig): Promise<OAuthLinkOutcome> {
-  const { auth, client } = oauthPreflight(connector, o, config);
+/** The authorization server: discovery at the issuer, the site's delegated document, or configured endpoints. */
+async function authServerFor(ctx: Context, auth: OAuthStrategy, issuer: string): Promise<AuthServer> {
+  const { discoverSite, fromEndpoints } = await import('../oauth/index.js');
+  const common = { allowLoopbackHttp: isLoopbackUrl(new URL(issuer)), fetch: ctx.fetch, trace: (l: string) => ctx.trace(l), signal: ctx.signal };
+  if (auth.discovery === 'site') return discoverSite(issuer, { ...common, assumeS256: true });
+  if (auth.discovery === 'endpoints' && auth.endpoints) return fromEndpoints(issuer, auth.endpoints, common);
+  return discoverFor(ctx, issuer);
+}
+
+export async function linkOAuth(ctx: Context, o: LinkOptions, connector: Connector, issuer: string, initial: ConnectionConfig): Promise<OAuthLinkOutcome> {
+  const { auth } = oauthPreflight(connector, o, initial);
   // A CI token is read before anything leaves the machine: an empty variable fails here, locally.
   const ciToken = o.refreshTokenStdin || o.refreshTokenEnv ? await readCiToken(ctx, o) : null;
-  const as = await discoverFor(ctx, issuer);
-  const tokens = ciToken !== null ? await fromRefreshToken(ctx, as, client, ciToken) : await fromBrowser(ctx, o, connector, auth, as, client);
+  const client = await oauthClientWithSecret(ctx, connector, initial);
+  const config = auth.prepare ? await auth.prepare({ config: initial, http: linkHttp(ctx), signal: ctx.signal, trace: (l) => ctx.trace(l) }) : initial;
+  const as = await authServerFor(ctx, auth, issuer);
+  const tokens = ciToken !== null ? await fromRefreshToken(ctx, as, client, ciToken) : await fromBrowser(ctx, o, connector, auth, as, client, config);
+  // Where refreshes and revocation go later: discovery again at the issuer, or the endpoints used now.
+  const fixed = auth.discovery === 'site' || auth.discovery === 'endpoints';
+  const m = as.metadata;
   const secret: TokenRecord = {
     v: 1,
-    issuer,
+    issuer: fixed ? m.issuer : issuer,
+    ...(fixed
+      ? { endpoints: { authorization_endpoint: m.authorization_endpoint!, token_endpoint: m.token_endpoint!, ...(m.revocation_endpoint ? { revocation_endpoint: m.revocation_endpoint } : {}) } }
+      : {}),
+    ...(client.clientSecret ? { clientSecretRef: clientSecretRef(connector.id) } : {}),
+    ...(client.authMethod ? { authMethod: client.authMethod } : {}),
     clientId: client.clientId,
     accessToken: tokens.accessToken,
     refreshToken: tokens.refreshToken ?? null,
@@ -50,8 +71,10 @@ export async function linkOAuth(ctx: Context, o: LinkOptions, connector: Connect
     obtainedAt: ctx.now().toISOString(),
   };
   const profile = connector.fetchProfile ? await fetchProfile(ctx, connector, config.apiBase ?? issuer, secret.accessToken!, config) : null;
-  return { secret, profile, scopes: secret.scope ?? '' };
+  return { secret, profile, scopes: secret.scope ?? '', config };
 }
+
+const linkHttp = (ctx: Context) => createHttp({ fetch: ctx.fetch, policy: retryPolicyFromEnv(ctx.env), signal: ctx.signal, trace: (l) => ctx.trace(l) });
 
 async function readCiToken(ctx: Context, o: LinkOptions): Promise<string> {
   if (o.refreshTokenEnv) {
@@ -83,33 +106,55 @@ async function fromRefreshToken(ctx: Context, as: AuthServer, client: OAuthClien
   }
 }
 
-async function fromBrowser(ctx: Context, o: LinkOptions, connector: Connector, auth: OAuthStrategy, as: AuthServer, client: OAuthClient): Promise<Tokens> {
+async function fromBrowser(ctx: Context, o: LinkOptions, connector: Connector, auth: OAuthStrategy, as: AuthServer, client: OAuthClient, config: ConnectionConfig): Promise<Tokens> {
   const { authorizeWithLoopback } = await import('../oauth/index.js');
   const io = ctx.io;
-  const result = await authorizeWithLoopback({
-    as,
-    client,
-    scopes: auth.scopes,
-    redirectPath: auth.redirectPath,
-    timeoutMs: o.timeoutSeconds * 1000,
-    signal: ctx.signal,
-    extraParams: { ...(auth.extraParams ?? {}), ...(o.loginHint ? { login_hint: o.loginHint } : {}) },
-    printUrl: (url: string) => {
-      io.err(`Open this URL to approve access${o.manual ? '' : ' (waiting for the browser…)'}:`);
-      io.err(`  ${url}`);
-    },
-    ...(o.browser && !o.manual ? { openBrowser: (url: string) => ctx.openBrowser(url) } : {}),
-    ...(o.manual
-      ? {
-          manual: {
-            readRedirectUrl: async () => {
-              if (ctx.io.stdinIsTTY) return ctx.prompter().input('Paste the full address your browser landed on');
-              return (await ctx.io.readStdin()).trim();
+  // Providers that forbid loopback redirects (rule 9): paste-the-URL, whatever was asked.
+  const manual = o.manual || !auth.loopback;
+  if (manual && !o.manual) io.err(`${connector.displayName} does not allow redirects to this computer: approve in the browser, then paste the address it lands on.`);
+  const redirectPort = o.redirectPort ?? (config.redirectPort ? Number(config.redirectPort) : undefined) ?? auth.redirectPort;
+  const pasteUri = o.redirectUri ?? config.redirectUri ?? auth.pasteRedirectUri;
+  // A paste still being read when the flow ends otherwise (a refused redirect URI, the timeout,
+  // a denial) would hold the process open: stdin is closed then, so the command exits with its error.
+  let reading = false;
+  let result: Awaited<ReturnType<typeof authorizeWithLoopback>>;
+  try {
+    result = await authorizeWithLoopback({
+      as,
+      client,
+      scopes: auth.scopes,
+      redirectPath: auth.redirectPath,
+      timeoutMs: o.timeoutSeconds * 1000,
+      signal: ctx.signal,
+      probeRedirect: true,
+      ...(redirectPort !== undefined ? { redirectPort } : {}),
+      extraParams: { ...(auth.extraParams ?? {}), ...(o.loginHint ? { login_hint: o.loginHint } : {}) },
+      printUrl: (url: string) => {
+        io.err(`Open this URL to approve access${manual ? '' : ' (waiting for the browser…)'}:`);
+        io.err(`  ${url}`);
+      },
+      ...(o.browser && !o.manual ? { openBrowser: (url: string) => ctx.openBrowser(url) } : {}),
+      ...(manual
+        ? {
+            manual: {
+              ...(pasteUri ? { redirectUri: pasteUri } : {}),
+              readRedirectUrl: async () => {
+                reading = true;
+                try {
+                  if (ctx.io.stdinIsTTY) return await ctx.prompter().input('Paste the full address your browser landed on');
+                  return (await ctx.io.readStdin()).trim();
+                } finally {
+                  reading = false;
+                }
+              },
             },
-          },
-        }
-      : {}),
-  });
+          }
+        : {}),
+    });
+  } catch (err) {
+    if (reading && !process.stdin.destroyed) process.stdin.destroy();
+    throw err;
+  }
   return result.tokens;
 }
 

@@ -5,6 +5,7 @@
  * the endpoints themselves must be https (loopback excepted, rule 8).
  */
 import * as oauth from 'oauth4webapi';
+import { OrderlinkError } from '../errors.js';
 import { interrupted, oauthError, safeErrorCode, toOAuthFailure } from './errors.js';
 import { fetchLimited, netLimitsFromEnv, type NetLimits } from '../net-limits.js';
 
@@ -24,9 +25,22 @@ export interface AuthServer {
   readonly limits?: NetLimits;
 }
 
-/** A public native client (RFC 8252 §8.4): no secret, `token_endpoint_auth_method=none`. */
+/**
+ * The client. A public native client (RFC 8252 §8.4) has no secret (`token_endpoint_auth_method`
+ * `none`); a confidential one authenticates with its secret (RFC 6749 §2.3.1): HTTP Basic by
+ * default, or in the form body where the provider only accepts that. The secret comes from the
+ * vault at the moment of the request and is never traced or shown.
+ */
 export interface OAuthClient {
   clientId: string;
+  clientSecret?: string;
+  authMethod?: 'client_secret_basic' | 'client_secret_post';
+}
+
+/** RFC 6749 §2.3.1: how this client authenticates at the token and revocation endpoints. */
+export function clientAuth(client: OAuthClient): oauth.ClientAuth {
+  if (!client.clientSecret) return oauth.None();
+  return client.authMethod === 'client_secret_post' ? oauth.ClientSecretPost(client.clientSecret) : oauth.ClientSecretBasic(client.clientSecret);
 }
 
 export interface DiscoverOptions {
@@ -133,10 +147,17 @@ export async function discover(issuer: string, opts: DiscoverOptions): Promise<A
   const limits = opts.limits ?? requestLimits();
   const transport = { fetch: opts.fetch, trace, limits };
 
+  // RFC 8414 §3.1 first (for an issuer with a path, `https://host/.well-known/oauth-authorization-server/api/oidc`),
+  // then OpenID Connect Discovery 1.0 §4 (`https://host/api/oidc/.well-known/openid-configuration`).
+  // Servers as they are: many publish only the OIDC document, and some answer the RFC 8414
+  // location with a website page (HTTP 200, HTML) or another issuer's document. Whatever fails at
+  // the first location is kept, and the second is tried; only a document whose `issuer` equals
+  // the configured one is ever used (RFC 8414 §3.3), so falling through weakens nothing.
   let metadata: oauth.AuthorizationServer | undefined;
   let lastStatus = 0;
-  try {
-    for (const algorithm of ['oauth2', 'oidc'] as const) {
+  const failures: unknown[] = [];
+  for (const algorithm of ['oauth2', 'oidc'] as const) {
+    try {
       const res = await oauth.discoveryRequest(issuerUrl, { algorithm, ...requestOptions(transport, issuerUrl, opts.signal, false) });
       if (res.status !== 200) {
         // Not published at this well-known location: try the other one (RFC 8414 §5).
@@ -145,21 +166,29 @@ export async function discover(issuer: string, opts: DiscoverOptions): Promise<A
         continue;
       }
       metadata = await oauth.processDiscoveryResponse(issuerUrl, res);
+      trace(`discovery: using the ${algorithm === 'oauth2' ? 'RFC 8414' : 'OpenID Connect'} metadata of ${issuerUrl.origin}${issuerUrl.pathname === '/' ? '' : issuerUrl.pathname}`);
       break;
+    } catch (err) {
+      // A deadline, a body cap or Ctrl-C is about the connection, not the document: stop.
+      if (err instanceof OrderlinkError || opts.signal?.aborted) throw toOAuthFailure(err, 'OAUTH_DISCOVERY_FAILED', `discovery at ${issuerUrl.origin}`, opts.signal);
+      trace(`discovery: the ${algorithm === 'oauth2' ? 'RFC 8414' : 'OpenID'} location did not give usable metadata; ${algorithm === 'oauth2' ? 'trying OpenID discovery' : 'giving up'}`);
+      failures.push(err);
     }
-  } catch (err) {
-    if (err instanceof oauth.OperationProcessingError && err.code === oauth.JSON_ATTRIBUTE_COMPARISON) {
+  }
+  if (!metadata) {
+    const mismatch = failures.find((err) => err instanceof oauth.OperationProcessingError && err.code === oauth.JSON_ATTRIBUTE_COMPARISON);
+    if (mismatch) {
       // H4: the document names another issuer. Using any endpoint from it would hand our codes
       // to whoever wrote it (mix-up, RFC 9700 §4.4). Stop before any request to its endpoints.
       throw oauthError('OAUTH_ISSUER_MISMATCH', `the metadata at ${issuerUrl.origin} names a different issuer than the one configured; refusing it`, {
-        hint: 'Check --base-url. If it is right, the provider (or something in between) is misconfigured.',
+        hint: 'Check --base-url (or --issuer): it must be exactly the issuer the provider names, path included. If it is right, the provider (or something in between) is misconfigured.',
       });
     }
-    throw toOAuthFailure(err, 'OAUTH_DISCOVERY_FAILED', `discovery at ${issuerUrl.origin}`, opts.signal, 'Check --base-url, and that the provider (or `orderlink sandbox serve`) is running.');
-  }
-  if (!metadata) {
+    if (failures.length) {
+      throw toOAuthFailure(failures.at(-1), 'OAUTH_DISCOVERY_FAILED', `discovery at ${issuerUrl.origin}`, opts.signal, 'Check --base-url (or --issuer), and that the provider (or `orderlink sandbox serve`) is running.');
+    }
     throw oauthError('OAUTH_DISCOVERY_FAILED', `no authorization server metadata at ${issuerUrl.origin} (RFC 8414 and OpenID discovery both answered HTTP ${lastStatus})`, {
-      hint: 'Check --base-url: it must be the provider\'s issuer.',
+      hint: "Check --base-url (or --issuer): it must be the provider's issuer, path included (e.g. https://host/api/oidc).",
     });
   }
   assertSupportsS256(metadata, issuerUrl.origin);
@@ -197,4 +226,98 @@ export function assertSupportsS256(metadata: oauth.AuthorizationServer, origin: 
 export function endpoint(as: AuthServer, name: 'token_endpoint' | 'revocation_endpoint' | 'authorization_endpoint'): URL {
   const label = name.replace('_', ' ');
   return checkEndpoint(label, as.metadata[name], as.allowLoopbackHttp);
+}
+
+/** Endpoints named by configuration instead of discovery (a provider that publishes no metadata). */
+export interface ExplicitEndpoints {
+  authorization_endpoint: string;
+  token_endpoint: string;
+  revocation_endpoint?: string | undefined;
+}
+
+/**
+ * For providers that publish neither RFC 8414 nor OpenID metadata: an AuthServer built from
+ * endpoints the connector author wrote down. The same rules apply as to discovered ones — every
+ * endpoint https (http only on 127.0.0.1 when the issuer is, rule 8) — and PKCE S256 is sent
+ * regardless (RFC 9700 §2.1.1): the author vouches that the provider accepts it. `iss` is never
+ * advertised, so RFC 9207 applies only if the provider sends it anyway.
+ */
+export function fromEndpoints(issuer: string, e: ExplicitEndpoints, opts: DiscoverOptions): AuthServer {
+  let issuerUrl: URL;
+  try {
+    issuerUrl = new URL(issuer);
+  } catch {
+    throw oauthError('OAUTH_BAD_ISSUER', 'the issuer is not a URL', { kind: 'usage' });
+  }
+  const loopbackHttp = issuerUrl.protocol === 'http:' && opts.allowLoopbackHttp && isLoopbackHost(issuerUrl.hostname);
+  if (issuerUrl.protocol !== 'https:' && !loopbackHttp) {
+    throw oauthError('OAUTH_INSECURE_ISSUER', `refusing the issuer ${issuerUrl.protocol}//${issuerUrl.host}: only https (or http on 127.0.0.1 for sandboxes) is allowed`, { kind: 'usage' });
+  }
+  checkEndpoint('token endpoint', e.token_endpoint, loopbackHttp);
+  checkEndpoint('authorization endpoint', e.authorization_endpoint, loopbackHttp);
+  if (e.revocation_endpoint !== undefined) checkEndpoint('revocation endpoint', e.revocation_endpoint, loopbackHttp);
+  const metadata: oauth.AuthorizationServer = {
+    issuer,
+    authorization_endpoint: e.authorization_endpoint,
+    token_endpoint: e.token_endpoint,
+    ...(e.revocation_endpoint ? { revocation_endpoint: e.revocation_endpoint } : {}),
+    code_challenge_methods_supported: ['S256'],
+    response_types_supported: ['code'],
+  };
+  const trace = opts.trace ?? (() => {});
+  trace(`configured endpoints for ${issuerUrl.origin}: no discovery, revocation ${e.revocation_endpoint ? 'configured' : 'not offered'}`);
+  return Object.freeze({ issuer, metadata: Object.freeze(metadata), fetch: opts.fetch, allowLoopbackHttp: loopbackHttp, trace, limits: opts.limits ?? requestLimits() });
+}
+
+/**
+ * Discovery through a website that delegates its sign-in (Shopify: the storefront domain publishes
+ * `/.well-known/openid-configuration` naming `https://shopify.com/authentication/{shop_id}` as
+ * issuer). RFC 8414 §3.3's "same issuer" check cannot hold here, so the rule becomes: the
+ * document comes from the site the person named, over https (loopback http for replicas), names
+ * an https issuer, and every endpoint passes rule 8. The issuer it names is then the one the
+ * callback's `iss` (RFC 9207) and the ID token's `iss` must equal. S256 must be advertised, unless
+ * `code_challenge_methods_supported` is absent and the connector documents S256 (`assumeS256`).
+ */
+export async function discoverSite(site: string, opts: DiscoverOptions & { assumeS256?: boolean }): Promise<AuthServer> {
+  let siteUrl: URL;
+  try {
+    siteUrl = new URL(site);
+  } catch {
+    throw oauthError('OAUTH_BAD_ISSUER', 'the site is not a URL', { kind: 'usage' });
+  }
+  const loopbackHttp = siteUrl.protocol === 'http:' && opts.allowLoopbackHttp && isLoopbackHost(siteUrl.hostname);
+  if (siteUrl.protocol !== 'https:' && !loopbackHttp) {
+    throw oauthError('OAUTH_INSECURE_ISSUER', `refusing ${siteUrl.protocol}//${siteUrl.host}: only https (or http on 127.0.0.1 for replicas) is allowed`, { kind: 'usage' });
+  }
+  const trace = opts.trace ?? (() => {});
+  const limits = opts.limits ?? requestLimits();
+  const transport = { fetch: opts.fetch, trace, limits };
+  let metadata: oauth.AuthorizationServer;
+  try {
+    const res = await oauth.discoveryRequest(new URL(siteUrl.origin), { algorithm: 'oidc', ...requestOptions(transport, siteUrl, opts.signal, false) });
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      throw oauthError('OAUTH_DISCOVERY_FAILED', `${siteUrl.host} publishes no OpenID configuration (HTTP ${res.status} at /.well-known/openid-configuration)`, {
+        hint: 'Check the domain: it must be the shop\'s storefront domain, and the shop must have customer accounts turned on.',
+      });
+    }
+    const named = await res.clone().json().then((j: unknown) => (j as { issuer?: unknown } | null)?.issuer).catch(() => undefined);
+    if (typeof named !== 'string') throw oauthError('OAUTH_BAD_METADATA', `the OpenID configuration of ${siteUrl.host} names no issuer`);
+    checkEndpoint('issuer', named, loopbackHttp);
+    metadata = await oauth.processDiscoveryResponse(new URL(named), res);
+  } catch (err) {
+    throw toOAuthFailure(err, 'OAUTH_DISCOVERY_FAILED', `discovery at ${siteUrl.origin}`, opts.signal, 'Check the domain, and that the site (or its replica) is running.');
+  }
+  if (opts.assumeS256 && metadata.code_challenge_methods_supported === undefined) {
+    // The provider documents S256 for public clients but its document does not list it: recorded
+    // here so every later check (the flow asserts it again) sees the documented fact.
+    metadata = { ...metadata, code_challenge_methods_supported: ['S256'] };
+    trace('discovery: code_challenge_methods_supported absent; S256 is the provider\'s documented method');
+  }
+  assertSupportsS256(metadata, siteUrl.origin);
+  checkEndpoint('token endpoint', metadata.token_endpoint, loopbackHttp);
+  checkEndpoint('authorization endpoint', metadata.authorization_endpoint, loopbackHttp);
+  if (metadata.revocation_endpoint !== undefined) checkEndpoint('revocation endpoint', metadata.revocation_endpoint, loopbackHttp);
+  trace(`discovered through ${siteUrl.origin}: issuer ${new URL(metadata.issuer).origin}, iss parameter (RFC 9207) ${metadata.authorization_response_iss_parameter_supported === true ? 'advertised' : 'not advertised'}`);
+  return Object.freeze({ issuer: metadata.issuer, metadata: Object.freeze(metadata), fetch: opts.fetch, allowLoopbackHttp: loopbackHttp, trace, limits });
 }

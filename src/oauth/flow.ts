@@ -6,9 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import * as oauth from 'oauth4webapi';
 import { OrderlinkError } from '../errors.js';
-import { assertSupportsS256, endpoint, requestOptions, type AuthServer, type OAuthClient } from './discovery.js';
+import { assertSupportsS256, clientAuth, endpoint, requestOptions, type AuthServer, type OAuthClient } from './discovery.js';
 import { interrupted, oauthError, safeErrorCode, toOAuthFailure } from './errors.js';
-import { LOOPBACK_IP, assertRedirectPath, reservePort, startLoopbackListener, stateMatches, type AcceptedCallback, type PageKind } from './loopback.js';
+import { probeRedirect, redirectHint, redirectRefused } from './probe.js';
+import { LOOPBACK_IP, assertRedirectPath, assertRedirectPort, reservePort, startLoopbackListener, stateMatches, type AcceptedCallback, type PageKind } from './loopback.js';
 import { toTokens, type Tokens } from './tokens.js';
 
 export interface ManualMode {
@@ -35,6 +36,13 @@ export interface AuthorizeOptions {
   manual?: ManualMode;
   /** Loopback only: requests that are not the callback before the flow gives up (default 50). */
   maxBadRequests?: number;
+  /**
+   * A fixed loopback port, for servers that match redirect URIs exactly (RFC 8252 §7.3 says they
+   * should not): the listener, or the paste-mode URI, uses it instead of an OS-assigned one.
+   */
+  redirectPort?: number;
+  /** Ask the authorization endpoint once ourselves whether it refuses the redirect URI (probe.ts). */
+  probeRedirect?: boolean;
 }
 
 export interface AuthorizeResult {
@@ -74,6 +82,7 @@ export async function authorizeWithLoopback(o: AuthorizeOptions): Promise<Author
   for (const k of Object.keys(o.extraParams ?? {})) {
     if (RESERVED.has(k)) throw oauthError('OAUTH_BAD_PARAM', `the authorization parameter "${k.slice(0, 40)}" is set by orderlink and cannot be overridden`, { kind: 'usage' });
   }
+  if (o.redirectPort !== undefined) assertRedirectPort(o.redirectPort);
   if (o.signal?.aborted) throw interrupted();
 
   // RFC 7636 §4.1: 32 random bytes → a 43-character base64url verifier; §4.2: S256 challenge.
@@ -81,8 +90,14 @@ export async function authorizeWithLoopback(o: AuthorizeOptions): Promise<Author
   const challenge = await oauth.calculatePKCECodeChallenge(verifier);
   // RFC 6749 §10.12 / RFC 9700 §2.1: one-time state, 256 bits (rule 3 asks for ≥ 128).
   const state = randomBytes(32).toString('base64url');
+  // OpenID Connect Core §3.1.2.1 / §3.1.3.7: with `openid`, a nonce bound to this request, checked
+  // in the ID token (oauth4webapi's expectedNonce). Many servers refuse an OIDC request without
+  // one; with one, a replayed or injected ID token is refused (RFC 9700 §4.5.3.2).
+  const nonce = o.scopes.includes('openid') ? randomBytes(32).toString('base64url') : undefined;
 
-  const listener = o.manual ? undefined : await startLoopbackListener({ redirectPath: o.redirectPath, expectedState: state, maxBadRequests: o.maxBadRequests, trace: as.trace });
+  const listener = o.manual
+    ? undefined
+    : await startLoopbackListener({ redirectPath: o.redirectPath, expectedState: state, maxBadRequests: o.maxBadRequests, trace: as.trace, ...(o.redirectPort ? { port: o.redirectPort } : {}) });
   try {
     const redirectUri = listener?.redirectUri ?? (await manualRedirectUri(o));
     const url = new URL(authEndpoint.href);
@@ -95,6 +110,7 @@ export async function authorizeWithLoopback(o: AuthorizeOptions): Promise<Author
       state,
       code_challenge: challenge,
       code_challenge_method: 'S256',
+      ...(nonce ? { nonce } : {}),
     };
     for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
     o.printUrl(url.href);
@@ -106,15 +122,21 @@ export async function authorizeWithLoopback(o: AuthorizeOptions): Promise<Author
         .then(() => launch(url.href))
         .catch(() => as.trace('could not launch a browser; open the printed URL yourself'));
     }
-    const wait = waitFor(o.timeoutMs, o.signal);
+    const fixedPort = o.redirectPort !== undefined;
+    const wait = waitFor(o.timeoutMs, o.signal, redirectHint(redirectUri, fixedPort));
+    // Only clear evidence ends the wait early: a page about the redirect URI (probe.ts).
+    const refused = o.probeRedirect
+      ? probeRedirect(as, url, o.signal).then((v) => (v === 'refused' ? Promise.reject(redirectRefused(redirectUri, fixedPort)) : new Promise<never>(() => {})))
+      : new Promise<never>(() => {});
+    refused.catch(() => {});
     try {
       if (listener) {
-        const cb = await Promise.race([listener.callback, wait.promise]);
-        return await answered(cb, () => complete(o, cb.url, state, redirectUri, verifier));
+        const cb = await Promise.race([listener.callback, wait.promise, refused]);
+        return await answered(cb, () => complete(o, cb.url, state, redirectUri, verifier, nonce));
       }
-      const pasted = await Promise.race([readPasted(o), wait.promise]);
+      const pasted = await Promise.race([readPasted(o), wait.promise, refused]);
       const cbUrl = parsePasted(pasted, redirectUri, state);
-      return await complete(o, cbUrl, state, redirectUri, verifier);
+      return await complete(o, cbUrl, state, redirectUri, verifier, nonce);
     } finally {
       wait.cancel();
     }
@@ -140,7 +162,7 @@ async function readPasted(o: AuthorizeOptions): Promise<string> {
 /** Rule 9: the provider's registered paste-mode URI, or a loopback URI on a port that is free now. */
 async function manualRedirectUri(o: AuthorizeOptions): Promise<string> {
   const given = o.manual?.redirectUri;
-  if (given === undefined) return `http://${LOOPBACK_IP}:${await reservePort()}${o.redirectPath}`;
+  if (given === undefined) return `http://${LOOPBACK_IP}:${o.redirectPort ?? (await reservePort())}${o.redirectPath}`;
   let u: URL;
   try {
     u = new URL(given);
@@ -158,7 +180,7 @@ async function manualRedirectUri(o: AuthorizeOptions): Promise<string> {
  * The total wait (rule 5; RFC 8252 §7.3: the port is opened for one response, not left open):
  * OAUTH_TIMEOUT, or `interrupted` on the caller's signal (Ctrl-C).
  */
-function waitFor(timeoutMs: number, signal: AbortSignal | undefined): { promise: Promise<never>; cancel(): void } {
+function waitFor(timeoutMs: number, signal: AbortSignal | undefined, redirectAdvice: string): { promise: Promise<never>; cancel(): void } {
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   const promise = new Promise<never>((_resolve, reject) => {
@@ -166,7 +188,7 @@ function waitFor(timeoutMs: number, signal: AbortSignal | undefined): { promise:
       const secs = Math.round(timeoutMs / 100) / 10;
       reject(
         oauthError('OAUTH_TIMEOUT', `no answer from the browser within ${secs} s; nothing was stored`, {
-          hint: 'Run the command again and approve in the browser; --timeout SECONDS waits longer, --manual lets you paste the final URL.',
+          hint: `Run the command again and approve in the browser; --timeout SECONDS waits longer, --manual lets you paste the final URL. If the provider showed an error about the redirect URI: ${redirectAdvice}`,
         }),
       );
     }, timeoutMs);
@@ -240,7 +262,7 @@ const implicitRefused = (): OrderlinkError =>
  * validateAuthResponse — then RFC 6749 §4.1.3 / RFC 7636 §4.5, the exchange with the verifier and
  * the identical redirect URI (RFC 8252 §8.4: a public client, no secret).
  */
-async function complete(o: AuthorizeOptions, callbackUrl: URL, state: string, redirectUri: string, verifier: string): Promise<AuthorizeResult> {
+async function complete(o: AuthorizeOptions, callbackUrl: URL, state: string, redirectUri: string, verifier: string, nonce: string | undefined): Promise<AuthorizeResult> {
   const { as } = o;
   const cbParams = callbackUrl.searchParams;
   if (['access_token', 'id_token', 'token'].some((k) => cbParams.has(k))) throw implicitRefused();
@@ -255,6 +277,8 @@ async function complete(o: AuthorizeOptions, callbackUrl: URL, state: string, re
       if (code === 'access_denied') {
         throw oauthError('OAUTH_DENIED', 'access was denied at the provider; nothing was linked', { hint: 'Run the command again and choose Approve to link the account.' });
       }
+      // The provider's error redirect about the redirect URI (looked at, never shown: it is theirs).
+      if (/redirect[\s_-]*ur[il]/i.test(cbParams.get('error_description') ?? '')) throw redirectRefused(redirectUri, o.redirectPort !== undefined);
       throw oauthError('OAUTH_AUTHORIZATION_FAILED', `the provider refused the authorization request (${code}); nothing was linked`, { details: { provider_error: code } });
     }
     if (err instanceof oauth.UnsupportedOperationError) throw implicitRefused();
@@ -272,10 +296,17 @@ async function complete(o: AuthorizeOptions, callbackUrl: URL, state: string, re
 
   const tokenUrl = endpoint(as, 'token_endpoint');
   try {
-    const res = await oauth.authorizationCodeGrantRequest(as.metadata, client, oauth.None(), params, redirectUri, verifier, requestOptions(as, tokenUrl, o.signal, true));
-    const body = await oauth.processAuthorizationCodeResponse(as.metadata, client, res);
+    const res = await oauth.authorizationCodeGrantRequest(as.metadata, client, clientAuth(o.client), params, redirectUri, verifier, requestOptions(as, tokenUrl, o.signal, true));
+    // With a nonce, an ID token is required and its `nonce` must equal ours (OIDC Core §3.1.3.7).
+    const body = await oauth.processAuthorizationCodeResponse(as.metadata, client, res, nonce ? { expectedNonce: nonce } : undefined);
     return { tokens: toTokens(body, as, 'authorization_code') };
   } catch (err) {
+    if (nonce && err instanceof oauth.OperationProcessingError && /"nonce"|ID Token/.test(err.message)) {
+      throw oauthError('OAUTH_ID_TOKEN_REJECTED', `the ID token failed its check (${err.message.slice(0, 120)}); nothing was stored`, {
+        hint: 'The ID token must carry the nonce orderlink sent (OpenID Connect Core §3.1.3.7). This can be a replayed or injected response; run the command again.',
+        details: { check: err.code ?? null },
+      });
+    }
     throw toOAuthFailure(err, 'OAUTH_EXCHANGE_FAILED', 'exchanging the authorization code', o.signal, 'Nothing was stored. Run the command again; if it keeps failing, the provider may not accept this client.');
   }
 }

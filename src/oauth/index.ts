@@ -8,7 +8,7 @@
  * - refreshTokens(): RFC 6749 §6; `invalid_grant` → kind 'reauth'.
  * - revokeToken(): RFC 7009 → 'done' | 'failed' | 'unsupported'.
  */
-export { discover, isLoopbackHost, type AuthServer, type DiscoverOptions, type OAuthClient } from './discovery.js';
+export { clientAuth, discover, discoverSite, fromEndpoints, isLoopbackHost, type AuthServer, type DiscoverOptions, type ExplicitEndpoints, type OAuthClient } from './discovery.js';
 export { authorizeWithLoopback, type AuthorizeOptions, type AuthorizeResult, type ManualMode } from './flow.js';
 export { refreshTokens, revokeToken, type RevocationResult, type Tokens } from './tokens.js';
 export { DEFAULT_MAX_BAD_REQUESTS } from './loopback.js';

@@ -40,6 +40,8 @@ export interface LoopbackOptions {
   expectedState: string;
   maxBadRequests?: number;
   trace?: (line: string) => void;
+  /** A fixed port for providers that match redirect URIs exactly; default 0 (OS-assigned). */
+  port?: number;
 }
 
 /**
@@ -117,21 +119,43 @@ function send(res: ServerResponse, kind: keyof typeof PAGES, extra: Record<strin
 
 /** RFC 8252 §7.3: ask the OS for a free port on 127.0.0.1 (for --manual, where nothing listens). */
 export async function reservePort(): Promise<number> {
-  const l = await startServer();
+  const l = await startServer(0);
   const port = l.port;
   await new Promise<void>((resolve) => l.server.close(() => resolve()));
   return port;
 }
 
-/** RFC 8252 §7.3 / §8.3: listen on the loopback IP literal, port 0, IPv4 only, nothing else. */
-async function startServer(): Promise<{ server: ReturnType<typeof createServer>; port: number }> {
+/** A fixed redirect port (`--redirect-port`, a descriptor's `redirectPort`): 1024–65535. */
+export function assertRedirectPort(port: number): void {
+  if (!Number.isInteger(port) || port < 1024 || port > 65535) {
+    throw oauthError('OAUTH_BAD_REDIRECT_PORT', `the redirect port must be a whole number from 1024 to 65535 (got ${String(port).slice(0, 12)})`, { kind: 'usage' });
+  }
+}
+
+/**
+ * RFC 8252 §7.3 / §8.3: listen on the loopback IP literal, IPv4 only, nothing else. Port 0 (the
+ * OS picks) unless the provider matches redirect URIs exactly, against §7.3's "any port" rule:
+ * then the port the person registered, and a port in use is a usage error that says so.
+ */
+async function startServer(port: number): Promise<{ server: ReturnType<typeof createServer>; port: number }> {
   const server = createServer({ requestTimeout: 15_000, headersTimeout: 10_000, maxHeaderSize: 16_384 });
   server.keepAliveTimeout = 1000;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    // Rule 2: the loopback interface only, port 0 = OS-assigned (RFC 8252 §7.3).
-    server.listen({ host: LOOPBACK_IP, port: 0, exclusive: true }, () => {
-      server.off('error', reject);
+    const onError = (err: NodeJS.ErrnoException): void => {
+      if (err.code === 'EADDRINUSE' && port !== 0) {
+        return reject(
+          oauthError('OAUTH_REDIRECT_PORT_IN_USE', `the redirect port ${port} is in use on 127.0.0.1`, {
+            kind: 'usage',
+            hint: 'Close the program holding it (another orderlink link?) and try again, or register another port with the provider and pass --redirect-port N.',
+          }),
+        );
+      }
+      reject(err);
+    };
+    server.once('error', onError);
+    // Rule 2: the loopback interface only; port 0 = OS-assigned (RFC 8252 §7.3).
+    server.listen({ host: LOOPBACK_IP, port, exclusive: true }, () => {
+      server.off('error', onError);
       resolve();
     });
   });
@@ -154,7 +178,8 @@ export async function startLoopbackListener(o: LoopbackOptions): Promise<Loopbac
   assertRedirectPath(o.redirectPath);
   const trace = o.trace ?? (() => {});
   const maxBad = o.maxBadRequests ?? DEFAULT_MAX_BAD_REQUESTS;
-  const { server, port } = await startServer();
+  if (o.port !== undefined) assertRedirectPort(o.port);
+  const { server, port } = await startServer(o.port ?? 0);
   const host = `${LOOPBACK_IP}:${port}`;
   const redirectUri = `http://${host}${o.redirectPath}`;
 
@@ -223,6 +248,6 @@ export async function startLoopbackListener(o: LoopbackOptions): Promise<Loopbac
       trace(`loopback listener on port ${port} closed`);
     })());
 
-  trace(`loopback listener on ${host} (OS-assigned port), redirect path ${o.redirectPath}`);
+  trace(`loopback listener on ${host} (${o.port ? 'fixed' : 'OS-assigned'} port), redirect path ${o.redirectPath}`);
   return { port, redirectUri, callback, close };
 }

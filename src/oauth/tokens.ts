@@ -4,8 +4,9 @@
  * `abcd…` at most (SECURITY.md rule 15) and errors only the provider's error code.
  */
 import * as oauth from 'oauth4webapi';
-import { endpoint, requestOptions, type AuthServer, type OAuthClient } from './discovery.js';
-import { interrupted, mask, oauthError, providerErrorCode, toOAuthFailure } from './errors.js';
+import { OrderlinkError } from '../errors.js';
+import { clientAuth, endpoint, requestOptions, type AuthServer, type OAuthClient } from './discovery.js';
+import { interrupted, mask, oauthError, providerErrorCode, responseStatus, toOAuthFailure } from './errors.js';
 
 export interface Tokens {
   accessToken: string;
@@ -46,12 +47,17 @@ export async function refreshTokens(as: AuthServer, client: OAuthClient, refresh
   const c: oauth.Client = { client_id: client.clientId };
   const tokenUrl = endpoint(as, 'token_endpoint');
   try {
-    const res = await oauth.refreshTokenGrantRequest(as.metadata, c, oauth.None(), refreshToken, requestOptions(as, tokenUrl, opts.signal, true));
+    const res = await oauth.refreshTokenGrantRequest(as.metadata, c, clientAuth(client), refreshToken, requestOptions(as, tokenUrl, opts.signal, true));
     const body = await oauth.processRefreshTokenResponse(as.metadata, c, res);
     return toTokens(body, as, 'refresh_token');
   } catch (err) {
-    if (providerErrorCode(err) === 'invalid_grant') {
-      as.trace('refresh_token grant: invalid_grant (the grant is expired, revoked or was reused)');
+    const code = providerErrorCode(err);
+    // RFC 6749 §5.2 answers a bad grant with HTTP 400 and a JSON `error`. Servers as they are
+    // sometimes send the 400 with an empty or HTML body: no error code, but the same meaning —
+    // the refresh token is not accepted — so it is a dead grant (exit 4), not an internal error.
+    const unreadable400 = code === undefined && responseStatus(err) === 400 && !(err instanceof OrderlinkError);
+    if (code === 'invalid_grant' || unreadable400) {
+      as.trace(unreadable400 ? 'refresh_token grant: HTTP 400 without a readable error (treated as invalid_grant)' : 'refresh_token grant: invalid_grant (the grant is expired, revoked or was reused)');
       throw oauthError('OAUTH_INVALID_GRANT', 'the provider no longer accepts this refresh token (invalid_grant)', {
         kind: 'reauth',
         hint: 'Link the account again: orderlink link --reconnect CONNECTION',
@@ -78,7 +84,7 @@ export async function revokeToken(as: AuthServer, client: OAuthClient, token: st
   const c: oauth.Client = { client_id: client.clientId };
   try {
     const url = endpoint(as, 'revocation_endpoint');
-    const res = await oauth.revocationRequest(as.metadata, c, oauth.None(), token, { additionalParameters: { token_type_hint: hint }, ...requestOptions(as, url, opts.signal, true) });
+    const res = await oauth.revocationRequest(as.metadata, c, clientAuth(client), token, { additionalParameters: { token_type_hint: hint }, ...requestOptions(as, url, opts.signal, true) });
     await oauth.processRevocationResponse(res);
     as.trace(`revocation of the ${hint.replace('_', ' ')} ${mask(token)}: done`);
     return 'done';
@@ -87,6 +93,15 @@ export async function revokeToken(as: AuthServer, client: OAuthClient, token: st
     const code = providerErrorCode(err);
     if (code === 'unsupported_token_type') {
       as.trace(`revocation of the ${hint.replace('_', ' ')}: unsupported_token_type`);
+      return 'unsupported';
+    }
+    // Servers that only let confidential clients revoke (RFC 7009 §2.1 requires client
+    // authentication for them) refuse a public client with 401/403, `invalid_client` or
+    // `unauthorized_client`, or a 400 without a readable error: revocation is not available to
+    // us there. Reported as such; the caller deletes the local secret all the same (rule 19).
+    const status = responseStatus(err);
+    if (!client.clientSecret && (code === 'invalid_client' || code === 'unauthorized_client' || status === 401 || status === 403 || status === 405 || (status === 400 && code === undefined))) {
+      as.trace(`revocation of the ${hint.replace('_', ' ')}: refused for a public client (${code ?? `HTTP ${status}`}); treated as not supported`);
       return 'unsupported';
     }
     as.trace(`revocation of the ${hint.replace('_', ' ')} failed: ${toOAuthFailure(err, 'OAUTH_REVOCATION_FAILED', 'revocation', opts.signal).message}`);

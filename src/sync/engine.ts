@@ -126,10 +126,12 @@ export async function syncConnection(o: SyncConnectionOptions): Promise<Connecti
       onRequest: () => result.requests++,
       ...(o.session.refresh
         ? {
-            onUnauthorized: async () => {
+            onUnauthorized: async (stale) => {
               o.trace(`[${o.handle}] unauthorized: refreshing the session once`);
               session = await o.session.refresh!('sync (401)', session);
-              return session.type === 'bearer' ? `Bearer ${session.accessToken}` : '';
+              // Keep the connector's own scheme: Shopify sends the bare token, without "Bearer".
+              const bare = stale !== undefined && !/^bearer /i.test(stale);
+              return session.type === 'bearer' ? (bare ? session.accessToken : `Bearer ${session.accessToken}`) : '';
             },
           }
         : {}),

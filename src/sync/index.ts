@@ -4,7 +4,7 @@
  * bound, and one report.
  */
 import type { Context } from '../context.js';
-import { getConnector } from '../connectors/registry.js';
+import { resolveConnector } from '../connectors/resolve.js';
 import { OrderlinkError } from '../errors.js';
 import { acquireLock } from '../locks.js';
 import { connectionHandle, type Connection } from '../store/index.js';
@@ -31,6 +31,8 @@ export interface SyncAllOptions {
   onProgress: (e: ProgressEvent) => void;
   /** Each page's raw records, per connection, before the pipeline (smoke's drift check). */
   onRawPage?: (connectionId: number, records: readonly unknown[]) => void;
+  /** Save each fetched page (allow-listed) in this folder (`sync --record`). */
+  record?: string;
 }
 
 export async function syncAll(ctx: Context, o: SyncAllOptions): Promise<ConnectionResult[]> {
@@ -50,7 +52,8 @@ export async function syncAll(ctx: Context, o: SyncAllOptions): Promise<Connecti
         const i = next++;
         // Re-read: another process may have changed it (reauth, cursor) before we took the lock.
         const conn = store.connections.get(o.connections[i]!.id)!;
-        const connector = getConnector(conn.connector);
+        const resolved = resolveConnector(ctx, conn.connector);
+        const connector = o.record ? (await import('./record.js')).recordingConnector(resolved, o.record) : resolved;
         results[i] = await syncConnection({
           store,
           connection: conn,

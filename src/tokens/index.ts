@@ -23,6 +23,11 @@ export interface TokenRecord {
   scope: string | null;
   tokenType: string;
   obtainedAt: string;
+  /** Endpoints used instead of discovery at `issuer` (configured, or a site's delegated document). */
+  endpoints?: { authorization_endpoint: string; token_endpoint: string; revocation_endpoint?: string };
+  /** Vault reference of a confidential client's secret (never the secret itself). */
+  clientSecretRef?: string;
+  authMethod?: 'client_secret_basic' | 'client_secret_post';
 }
 
 /** Refresh this long before expiry so a token never dies mid-request. */

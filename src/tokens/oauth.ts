@@ -18,14 +18,18 @@ export function isLoopbackUrl(u: URL): boolean {
 }
 
 export function resolveIssuer(ctx: Context, connector: Connector, explicit?: string): string {
-  const raw = explicit ?? ctx.env[connector.baseUrl.env] ?? connector.baseUrl.default ?? undefined;
+  const fallback = (connector.auth.type === 'oauth' ? connector.auth.defaultIssuer : undefined) ?? connector.baseUrl.default ?? undefined;
+  const raw = explicit ?? ctx.env[connector.baseUrl.env] ?? fallback;
+  if (!raw && connector.auth.type === 'oauth' && connector.auth.discovery === 'site') {
+    throw usageError('SHOP_REQUIRED', `${connector.displayName} needs the shop's storefront domain`, `Pass --shop DOMAIN (the domain customers visit, e.g. --shop shop.example.com). See ${connector.docs}.`);
+  }
   if (!raw) {
     throw usageError(
       'BASE_URL_REQUIRED',
       `${connector.displayName} needs a base URL`,
       connector.id === 'sandbox'
         ? 'Start one with `orderlink sandbox serve` and pass --base-url http://127.0.0.1:PORT (or set ORDERLINK_SANDBOX_URL).'
-        : `Pass --base-url or set ${connector.baseUrl.env}.`,
+        : `Pass --issuer URL (or --base-url) or set ${connector.baseUrl.env}.`,
     );
   }
   let u: URL;
@@ -55,16 +59,53 @@ export async function discoverFor(ctx: Context, issuer: string): Promise<AuthSer
 export function oauthClientFor(connector: Connector, config: ConnectionConfig = {}): OAuthClient {
   if (connector.auth.type !== 'oauth') throw new OrderlinkError('NOT_OAUTH', `${connector.id} is not an OAuth connector`);
   const clientId = connector.auth.clientId ?? config.clientId;
-  if (!clientId) throw usageError('CLIENT_ID_REQUIRED', `${connector.displayName} needs the client id of your app`, 'Pass --client-id ID when linking.');
-  return { clientId };
+  if (!clientId) throw usageError('CLIENT_ID_REQUIRED', `${connector.displayName} needs the client id of your app`, `Pass --client-id ID when linking: orderlink link ${connector.id} --client-id ID`);
+  return { clientId, ...(connector.auth.tokenEndpointAuthMethod ? { authMethod: connector.auth.tokenEndpointAuthMethod } : {}) };
+}
+
+/** Vault reference of a confidential connector's client secret (`connector add`, `connector setup`). */
+export const clientSecretRef = (connectorId: string): string => `client:${connectorId}`;
+
+/** A confidential client's secret from the vault, at the moment it is needed (SECURITY.md rule 15). */
+export async function readClientSecret(ctx: Context, ref: string, what: string): Promise<string> {
+  const secret = (await ctx.vault()).get(ref);
+  if (secret === undefined) {
+    throw new OrderlinkError('CLIENT_SECRET_MISSING', `the client secret of ${what} is not in the vault`, {
+      hint: `Store it again: orderlink connector add ${what} --from FILE --client-secret-stdin (or remove and re-add the connector).`,
+    });
+  }
+  return secret;
+}
+
+/** The client, with its secret when the connector is confidential. */
+export async function oauthClientWithSecret(ctx: Context, connector: Connector, config: ConnectionConfig = {}): Promise<OAuthClient> {
+  const client = oauthClientFor(connector, config);
+  if (connector.auth.type !== 'oauth' || !connector.auth.confidential) return client;
+  return { ...client, clientSecret: await readClientSecret(ctx, clientSecretRef(connector.id), connector.id) };
+}
+
+/** The authorization server a stored token belongs to: configured endpoints, or discovery at its issuer. */
+export async function authServerForRecord(ctx: Context, record: Pick<TokenRecord, 'issuer' | 'endpoints'>): Promise<AuthServer> {
+  if (!record.endpoints) return discoverFor(ctx, record.issuer);
+  const { fromEndpoints } = await import('../oauth/index.js');
+  return fromEndpoints(record.issuer, record.endpoints, { allowLoopbackHttp: isLoopbackUrl(new URL(record.issuer)), fetch: ctx.fetch, trace: (l) => ctx.trace(l), signal: ctx.signal });
+}
+
+/** The client a stored token was issued to, with its secret from the vault when it has one. */
+export async function clientForRecord(ctx: Context, record: TokenRecord): Promise<OAuthClient> {
+  return {
+    clientId: record.clientId,
+    ...(record.clientSecretRef ? { clientSecret: await readClientSecret(ctx, record.clientSecretRef, record.clientSecretRef.replace(/^client:/, '')) } : {}),
+    ...(record.authMethod ? { authMethod: record.authMethod } : {}),
+  };
 }
 
 export function createTokenManager(ctx: Context): TokenManager {
   return new TokenManager(ctx, async (record: TokenRecord) => {
     const { refreshTokens } = await import('../oauth/index.js');
-    const as = await discoverFor(ctx, record.issuer);
+    const as = await authServerForRecord(ctx, record);
     ctx.trace(`refreshing the access token at ${record.issuer}`);
-    const fresh = await refreshTokens(as, { clientId: record.clientId }, record.refreshToken!, { signal: ctx.signal });
+    const fresh = await refreshTokens(as, await clientForRecord(ctx, record), record.refreshToken!, { signal: ctx.signal });
     return {
       accessToken: fresh.accessToken,
       refreshToken: fresh.refreshToken ?? null,
