@@ -56,7 +56,7 @@ async function stateOf(ctx: Context, id: string): Promise<{ state: RouteState; i
 }
 
 function setupHint(c: Connector): string {
-  if (c.auth.type === 'oauth') return `orderlink link ${c.id} --client-id YOUR_APP_CLIENT_ID (see ${c.docs})`;
+  if (c.auth.type === 'oauth') return `orderlink link ${c.id}${c.id === 'shopify' ? ' --shop SHOP-DOMAIN' : ''} --client-id CLIENT_ID (see ${c.docs})`;
   return `orderlink connector setup ${c.id}   (your ${c.displayName} client id and secret; see ${c.docs})`;
 }
 
