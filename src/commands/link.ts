@@ -31,6 +31,10 @@ export interface LinkOptions {
   clientId?: string;
   /** Link with the provider's test credentials, no browser (sandbox environments only). */
   nonInteractive?: boolean;
+  /** amazon-seller: the marketplace id (its region follows from it). */
+  marketplace?: string;
+  /** amazon-seller: the Orders API version (2026-01-01 by default, v0 until its retirement). */
+  api?: string;
 }
 
 export function register(cmd: Command, app: App): void {
@@ -49,6 +53,8 @@ export function register(cmd: Command, app: App): void {
     .option('--env <environment>', 'aggregators: sandbox, development or production (default: the first the connector lists)')
     .option('--merchant <name>', 'knot: the merchant account to link (amazon, walmart, target, …)')
     .option('--client-id <id>', 'OAuth connectors that use your own app: its client id (kept with the connection)')
+    .option('--marketplace <id>', 'amazon-seller: the marketplace id, e.g. ATVPDKIKX0DER (US), A1PA6795UKMFR9 (DE), A1VC38T7YXB528 (JP)')
+    .option('--api <version>', 'amazon-seller: the Orders API version, 2026-01-01 (default) or v0')
     .option('--sandbox', "CI and tests: link the provider's documented test account without a browser — exists only in test environments (Plaid sandbox: user_good at ins_109508; Knot development: user_good_transactions)", false)
     .addHelpText(
       'after',
@@ -64,13 +70,14 @@ Examples:
   $ orderlink link plaid --sandbox                      # Plaid's sandbox test login (user_good), no browser
   $ orderlink link knot --merchant walmart              # Knot's login page on a loopback listener
   $ orderlink link knot --merchant amazon --sandbox     # Knot development: user_good_transactions
+  $ printf %s "$LWA_REFRESH_TOKEN" | orderlink link amazon-seller --refresh-token-stdin --marketplace ATVPDKIKX0DER
 
 Docs: docs/oauth.md`,
     )
     .action(
       (
         connector: string | undefined,
-        o: { alias?: string; baseUrl?: string; browser: boolean; timeout: string; manual: boolean; refreshTokenStdin: boolean; refreshTokenEnv?: string; reconnect?: string; loginHint?: string; apiUrl?: string; env?: string; merchant?: string; clientId?: string; sandbox: boolean },
+        o: { alias?: string; baseUrl?: string; browser: boolean; timeout: string; manual: boolean; refreshTokenStdin: boolean; refreshTokenEnv?: string; reconnect?: string; loginHint?: string; apiUrl?: string; env?: string; merchant?: string; clientId?: string; sandbox: boolean; marketplace?: string; api?: string },
       ) => {
         if (o.refreshTokenEnv !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(o.refreshTokenEnv)) {
           throw usageError('BAD_OPTION', '--refresh-token-env takes the NAME of an environment variable, not a token', 'Example: --refresh-token-env SANDBOX_REFRESH_TOKEN');
@@ -79,6 +86,8 @@ Docs: docs/oauth.md`,
         if (o.manual && (o.refreshTokenStdin || o.refreshTokenEnv)) throw usageError('BAD_OPTION', '--manual is a browser flow; it does not combine with a refresh token');
         if (o.sandbox && (o.manual || o.refreshTokenStdin || o.refreshTokenEnv)) throw usageError('BAD_OPTION', '--sandbox is its own flow; it does not combine with --manual or a refresh token');
         if (o.merchant !== undefined && !/^[a-z0-9][a-z0-9_.-]{0,39}$/i.test(o.merchant)) throw usageError('BAD_OPTION', '--merchant takes a merchant name such as amazon or walmart');
+        if (o.marketplace !== undefined && !/^[A-Z0-9]{8,20}$/.test(o.marketplace)) throw usageError('BAD_OPTION', '--marketplace takes a marketplace id such as ATVPDKIKX0DER', 'See docs/amazon-seller.md for the ids of each country.');
+        if (o.api !== undefined && o.api !== 'v0' && o.api !== '2026-01-01') throw usageError('BAD_OPTION', '--api takes 2026-01-01 or v0');
         const opts: LinkOptions = {
           ...(connector ? { connector } : {}),
           ...(o.alias ? { alias: o.alias } : {}),
@@ -95,6 +104,8 @@ Docs: docs/oauth.md`,
           ...(o.merchant ? { merchant: o.merchant } : {}),
           ...(o.clientId ? { clientId: o.clientId } : {}),
           nonInteractive: o.sandbox,
+          ...(o.marketplace ? { marketplace: o.marketplace } : {}),
+          ...(o.api ? { api: o.api } : {}),
         };
         return app.run('link', opts, runLink);
       },

@@ -85,7 +85,7 @@ export async function runSync(ctx: Context, o: SyncOptions): Promise<number> {
       waitSeconds: o.wait,
       tokens: createTokenManager(ctx),
       onProgress: (e) =>
-        progress.update({ key: String(e.connectionId), label: e.handle, pages: e.pages, items: e.fetched, done: e.phase === 'done', ...(e.result ? { status: e.result.status } : {}) }),
+        progress.update({ key: String(e.connectionId), label: e.handle, pages: e.pages, items: e.fetched, done: e.phase === 'done', wait: e.wait, ...(e.result ? { status: e.result.status } : {}) }),
     });
   } finally {
     progress.stop();

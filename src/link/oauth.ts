@@ -5,13 +5,14 @@
  * saving is the caller's (src/link/index.ts).
  */
 import type { Context } from '../context.js';
-import type { Connector, OAuthStrategy, ProfileInfo } from '../connectors/types.js';
+import type { AppCredentials, Connector, OAuthStrategy, ProfileInfo } from '../connectors/types.js';
 import { usageError } from '../errors.js';
 import type { LinkOptions } from '../commands/link.js';
 import { createHttp, retryPolicyFromEnv } from '../sync/http.js';
 import type { TokenRecord } from '../tokens/index.js';
 import type { AuthServer, OAuthClient } from '../oauth/index.js';
-import { oauthClientFor, discoverFor } from '../tokens/oauth.js';
+import { authServerFor, oauthClientFor } from '../tokens/oauth.js';
+import { appCredentialsRef, readAppCredentials } from '../sync/session.js';
 import type { ConnectionConfig } from '../domain.js';
 
 type Tokens = { accessToken: string; refreshToken?: string | undefined; expiresAt?: number | undefined; scope?: string | undefined; tokenType?: string };
@@ -20,23 +21,33 @@ export interface OAuthLinkOutcome {
   secret: TokenRecord;
   profile: ProfileInfo | null;
   scopes: string;
+  /** The config as completed while linking (issuer, region, API base). */
+  config: ConnectionConfig;
 }
 
 /** What can fail locally, checked before any URL is shown (issue 9 #5). */
-export function oauthPreflight(connector: Connector, o: LinkOptions, config: ConnectionConfig): { auth: OAuthStrategy; client: OAuthClient } {
+export function oauthPreflight(connector: Connector, o: LinkOptions, config: ConnectionConfig, app: AppCredentials | null = null): { auth: OAuthStrategy; client: OAuthClient } {
   const auth = connector.auth as OAuthStrategy;
-  const client = oauthClientFor(connector, config);
+  if (auth.tokenEndpoint && !o.refreshTokenStdin && !o.refreshTokenEnv) {
+    // No discovery means no authorization endpoint to send a browser to (and LWA's consent page
+    // only redirects to registered https addresses): the grant comes from self-authorization.
+    throw usageError('REFRESH_TOKEN_ONLY', `${connector.displayName} links with a refresh token, not a browser`, `Authorize your app for your own account in the provider's developer console, then: printf %s "$REFRESH_TOKEN" | orderlink link ${connector.id} --refresh-token-stdin (see ${connector.docs}).`);
+  }
+  const client = oauthClientFor(connector, config, app);
   if (!auth.loopback && !o.manual && !o.refreshTokenStdin && !o.refreshTokenEnv) {
     throw usageError('LOOPBACK_FORBIDDEN', `${connector.displayName} does not allow http://127.0.0.1 redirects`, 'Use --manual and paste the final URL.');
   }
   return { auth, client };
 }
 
-export async function linkOAuth(ctx: Context, o: LinkOptions, connector: Connector, issuer: string, config: ConnectionConfig): Promise<OAuthLinkOutcome> {
-  const { auth, client } = oauthPreflight(connector, o, config);
+export async function linkOAuth(ctx: Context, o: LinkOptions, connector: Connector, discoveredIssuer: string | undefined, linkConfig: ConnectionConfig): Promise<OAuthLinkOutcome> {
+  const { config, app } = await confidentialConfig(ctx, connector, linkConfig);
+  const { auth, client } = oauthPreflight(connector, o, config, app);
   // A CI token is read before anything leaves the machine: an empty variable fails here, locally.
   const ciToken = o.refreshTokenStdin || o.refreshTokenEnv ? await readCiToken(ctx, o) : null;
-  const as = await discoverFor(ctx, issuer);
+  const tokenEndpoint = auth.tokenEndpoint ? (app?.tokenUrl ?? auth.tokenEndpoint) : undefined;
+  const as = await authServerFor(ctx, discoveredIssuer ?? '', tokenEndpoint);
+  const issuer = tokenEndpoint ? as.issuer : discoveredIssuer!;
   const tokens = ciToken !== null ? await fromRefreshToken(ctx, as, client, ciToken) : await fromBrowser(ctx, o, connector, auth, as, client);
   const secret: TokenRecord = {
     v: 1,
@@ -48,9 +59,29 @@ export async function linkOAuth(ctx: Context, o: LinkOptions, connector: Connect
     scope: tokens.scope ?? auth.scopes.join(' '),
     tokenType: tokens.tokenType ?? 'bearer',
     obtainedAt: ctx.now().toISOString(),
+    ...(tokenEndpoint ? { tokenEndpoint } : {}),
+    ...(app ? { appRef: appCredentialsRef(connector.id, config.environment) } : {}),
   };
   const profile = connector.fetchProfile ? await fetchProfile(ctx, connector, config.apiBase ?? issuer, secret.accessToken!, config) : null;
-  return { secret, profile, scopes: secret.scope ?? '' };
+  return { secret, profile, scopes: secret.scope ?? '', config: { ...config, issuer } };
+}
+
+/**
+ * Confidential clients (RFC 6749 §2.1): the connector completes its config among the environments
+ * whose app credentials are set up, and the API base is, in order: --base-url or the connector's
+ * environment variable (already in the config), the app's `--base-url` (a replica), the
+ * environment's documented host.
+ */
+async function confidentialConfig(ctx: Context, connector: Connector, config: ConnectionConfig): Promise<{ config: ConnectionConfig; app: AppCredentials | null }> {
+  const auth = connector.auth as OAuthStrategy;
+  if (!auth.confidential) return { config, app: null };
+  const prefix = appCredentialsRef(connector.id, '');
+  const setUp = (await ctx.vault()).list().filter((r) => r.startsWith(prefix)).map((r) => r.slice(prefix.length));
+  const done = auth.completeConfig ? auth.completeConfig(config, setUp) : config;
+  const app = await readAppCredentials(ctx, connector, done.environment);
+  const apiBase = done.apiBase ?? app?.baseUrl ?? (done.environment ? connector.environments?.[done.environment] : undefined) ?? connector.baseUrl.default ?? undefined;
+  if (!apiBase) throw usageError('BASE_URL_REQUIRED', `${connector.displayName} needs an API base URL`, `Pass --base-url or set ${connector.baseUrl.env}.`);
+  return { config: { ...done, apiBase }, app };
 }
 
 async function readCiToken(ctx: Context, o: LinkOptions): Promise<string> {

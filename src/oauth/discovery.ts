@@ -24,9 +24,42 @@ export interface AuthServer {
   readonly limits?: NetLimits;
 }
 
-/** A public native client (RFC 8252 §8.4): no secret, `token_endpoint_auth_method=none`. */
+/**
+ * The client. A public native client (RFC 8252 §8.4) has no secret (`token_endpoint_auth_method`
+ * `none`). A confidential client (RFC 6749 §2.1) has one, read from the vault for the duration of
+ * one request and never logged; it authenticates with `client_secret_post` (RFC 6749 §2.3.1: the
+ * credentials in the form body), which is what Login with Amazon requires.
+ */
 export interface OAuthClient {
   clientId: string;
+  clientSecret?: string;
+}
+
+/**
+ * RFC 6749 §2.3.1: how a client authenticates at the token endpoint. Public clients send only
+ * `client_id` (RFC 6749 §3.2.1); confidential ones send `client_id` and `client_secret` in the
+ * request body (client_secret_post) — RFC 6749 says servers MUST support HTTP Basic as well, but
+ * some (LWA) document only the body form, so the body form is the one that works everywhere.
+ */
+export function clientAuthFor(client: OAuthClient): oauth.ClientAuth {
+  return client.clientSecret ? oauth.ClientSecretPost(client.clientSecret) : oauth.None();
+}
+
+/**
+ * An authorization server configured by explicit endpoints instead of discovery, for servers that
+ * publish no RFC 8414 document (Login with Amazon has none). The endpoints get the same rule 8
+ * checks discovered ones do (https, or http on a loopback IP for replicas; no userinfo). There is
+ * no issuer document to compare against, so `issuer` is the token endpoint's origin: it names the
+ * server in token records and traces, and no ID token is ever accepted from such a server.
+ */
+export function explicitServer(endpoints: { tokenEndpoint: string; revocationEndpoint?: string }, opts: Omit<DiscoverOptions, 'signal'>): AuthServer {
+  const probe = new URL(endpoints.tokenEndpoint);
+  const loopbackHttp = probe.protocol === 'http:' && opts.allowLoopbackHttp && isLoopbackHost(probe.hostname);
+  const token = checkEndpoint('token endpoint', endpoints.tokenEndpoint, loopbackHttp);
+  const revocation = endpoints.revocationEndpoint === undefined ? undefined : checkEndpoint('revocation endpoint', endpoints.revocationEndpoint, loopbackHttp);
+  const metadata: oauth.AuthorizationServer = { issuer: token.origin, token_endpoint: token.href, ...(revocation ? { revocation_endpoint: revocation.href } : {}) };
+  (opts.trace ?? (() => {}))(`explicit endpoints at ${token.origin} (no discovery): revocation ${revocation ? 'supported' : 'not offered'}`);
+  return Object.freeze({ issuer: token.origin, metadata: Object.freeze(metadata), fetch: opts.fetch, allowLoopbackHttp: loopbackHttp, trace: opts.trace ?? (() => {}), ...(opts.limits ? { limits: opts.limits } : {}) });
 }
 
 export interface DiscoverOptions {

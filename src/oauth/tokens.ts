@@ -4,7 +4,7 @@
  * `abcd…` at most (SECURITY.md rule 15) and errors only the provider's error code.
  */
 import * as oauth from 'oauth4webapi';
-import { endpoint, requestOptions, type AuthServer, type OAuthClient } from './discovery.js';
+import { clientAuthFor, endpoint, requestOptions, type AuthServer, type OAuthClient } from './discovery.js';
 import { interrupted, mask, oauthError, providerErrorCode, toOAuthFailure } from './errors.js';
 
 export interface Tokens {
@@ -46,7 +46,8 @@ export async function refreshTokens(as: AuthServer, client: OAuthClient, refresh
   const c: oauth.Client = { client_id: client.clientId };
   const tokenUrl = endpoint(as, 'token_endpoint');
   try {
-    const res = await oauth.refreshTokenGrantRequest(as.metadata, c, oauth.None(), refreshToken, requestOptions(as, tokenUrl, opts.signal, true));
+    // RFC 6749 §6: "If the client type is confidential ... the client MUST authenticate" (§3.2.1).
+    const res = await oauth.refreshTokenGrantRequest(as.metadata, c, clientAuthFor(client), refreshToken, requestOptions(as, tokenUrl, opts.signal, true));
     const body = await oauth.processRefreshTokenResponse(as.metadata, c, res);
     return toTokens(body, as, 'refresh_token');
   } catch (err) {
@@ -55,6 +56,13 @@ export async function refreshTokens(as: AuthServer, client: OAuthClient, refresh
       throw oauthError('OAUTH_INVALID_GRANT', 'the provider no longer accepts this refresh token (invalid_grant)', {
         kind: 'reauth',
         hint: 'Link the account again: orderlink link --reconnect CONNECTION',
+      });
+    }
+    if (providerErrorCode(err) === 'invalid_client' && client.clientSecret) {
+      // RFC 6749 §5.2: client authentication failed — the app's id or secret, not the grant.
+      as.trace('refresh_token grant: invalid_client (the client id or secret was refused)');
+      throw oauthError('OAUTH_INVALID_CLIENT', 'the provider refused the app\'s client id or secret (invalid_client)', {
+        hint: 'Store them again from your app\'s developer console: orderlink connector setup CONNECTOR (the connection itself is fine).',
       });
     }
     throw toOAuthFailure(err, 'OAUTH_REFRESH_FAILED', 'refreshing the access token', opts.signal, 'Try again later; if it keeps failing, re-link the connection.');
@@ -78,7 +86,7 @@ export async function revokeToken(as: AuthServer, client: OAuthClient, token: st
   const c: oauth.Client = { client_id: client.clientId };
   try {
     const url = endpoint(as, 'revocation_endpoint');
-    const res = await oauth.revocationRequest(as.metadata, c, oauth.None(), token, { additionalParameters: { token_type_hint: hint }, ...requestOptions(as, url, opts.signal, true) });
+    const res = await oauth.revocationRequest(as.metadata, c, clientAuthFor(client), token, { additionalParameters: { token_type_hint: hint }, ...requestOptions(as, url, opts.signal, true) });
     await oauth.processRevocationResponse(res);
     as.trace(`revocation of the ${hint.replace('_', ' ')} ${mask(token)}: done`);
     return 'done';

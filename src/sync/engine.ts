@@ -21,6 +21,7 @@ import type { Connection, Store, PageCounts, PageWrite } from '../store/index.js
 import { classifiedHttp, defaultClassifier, StreamRestart, abortableSleep } from './classify.js';
 import { backoffDelay, createHttp, type RetryPolicy } from './http.js';
 import { mapRecords, type RecordError } from './pipeline.js';
+import { createPacer } from './ratelimit.js';
 import type { SessionSource } from './session.js';
 
 export type { RecordError } from './pipeline.js';
@@ -46,10 +47,12 @@ export interface ConnectionResult {
 export interface ProgressEvent {
   connectionId: number;
   handle: string;
-  phase: 'start' | 'page' | 'done';
+  phase: 'start' | 'page' | 'wait' | 'done';
   pages: number;
   fetched: number;
   result?: ConnectionResult;
+  /** phase 'wait': the rate limit holds the next request of `operation` until `until` (epoch ms). */
+  wait?: { operation: string; waitMs: number; until: number; requestsPerSecond: number };
 }
 
 export interface SyncConnectionOptions {
@@ -73,6 +76,8 @@ export interface SyncConnectionOptions {
   trace: (line: string) => void;
   audit: (action: string, connectionId: number | null, detail: Record<string, unknown>) => void;
   onProgress: (e: ProgressEvent) => void;
+  /** ORDERLINK_RATE_PLAN: overrides the connector's documented usage plans (tests, bench). */
+  ratePlan?: string | undefined;
 }
 
 /** How often a `stream` update is restarted from its first cursor before the run gives up. */
@@ -109,7 +114,17 @@ export async function syncConnection(o: SyncConnectionOptions): Promise<Connecti
     const provider = safeHost(baseUrl) ?? connector.displayName;
 
     let session = await o.session.get('sync');
+    // Pacing per operation from the connector's usage plans (src/sync/ratelimit.ts); null when it has none.
+    const pacer = createPacer({
+      descriptor: connector.descriptor,
+      override: o.ratePlan,
+      trace: (l) => o.trace(`[${o.handle}] ${l}`),
+      onWait: (w) => o.onProgress({ connectionId: conn.id, handle: o.handle, phase: 'wait', pages: result.pages, fetched: result.fetched, wait: { operation: w.operation, waitMs: w.waitMs, until: w.until, requestsPerSecond: w.plan.requestsPerSecond } }),
+    });
+    const classify = connector.classify ?? defaultClassifier;
     const transport = createHttp({
+      pacer,
+      isUnauthorized: (r) => classify(r).kind === 'unauthorized',
       fetch: o.fetch,
       policy: o.policy,
       signal: o.signal,
@@ -126,7 +141,7 @@ export async function syncConnection(o: SyncConnectionOptions): Promise<Connecti
         : {}),
     });
     const http = classifiedHttp(transport, {
-      classify: connector.classify ?? defaultClassifier,
+      classify,
       policy: o.policy,
       provider,
       signal: o.signal,

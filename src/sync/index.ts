@@ -67,6 +67,7 @@ export async function syncAll(ctx: Context, o: SyncAllOptions): Promise<Connecti
           trace: (l) => ctx.trace(l),
           audit: (a, id, d) => ctx.audit(a, id, d),
           onProgress: o.onProgress,
+          ratePlan: ctx.env.ORDERLINK_RATE_PLAN,
         });
       }
     };
