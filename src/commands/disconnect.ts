@@ -79,6 +79,9 @@ export async function runDisconnect(ctx: Context, o: DisconnectOptions): Promise
         ctx.trace(`revocation failed: ${err instanceof OrderlinkError ? err.code : 'error'}`);
       }
     }
+    // A provider without revocation (Login with Amazon has no endpoint for it) is reported as
+    // such, not as "nothing to revoke": the grant lives on at the provider (rule 19).
+    if (record && connector.auth.type === 'oauth' && !connector.capabilities.revocation) revocation = 'unsupported';
     secretDeleted = vault.delete(conn.tokenRef);
     if (record?.accessToken && connector.fetchProfile) {
       verification = await checkTokenDead(ctx, connector, conn.baseUrl ?? record.issuer, record.accessToken);
@@ -97,6 +100,7 @@ export async function runDisconnect(ctx: Context, o: DisconnectOptions): Promise
       ['revocation', revocation === 'done' ? io.color.green('done at the provider') : revocation === 'unsupported' ? io.color.yellow('unsupported by the provider') : revocation === 'failed' ? io.color.red('failed (the local secret is deleted anyway)') : 'nothing to revoke'],
       ['old token', verification === 'rejected' ? io.color.green('rejected by the provider') : verification === 'still_accepted' ? io.color.red('STILL ACCEPTED — revoke access in your account settings at the provider') : 'not checked'],
       ['local secret', secretDeleted ? 'deleted from the vault' : 'none stored'],
+      ...(revocation === 'unsupported' ? [['at the provider', 'the grant is still valid there: remove the app\'s authorization in your account settings at the provider (see the connector\'s docs)'] as [string, string]] : []),
       ['orders', o.purge ? `${purged} deleted` : 'kept (use --purge to delete them)'],
     ]);
   }

@@ -3,11 +3,13 @@
  * (STYLE.md example 6); test/connectors.test.ts checks every entry's facts, docs and fixtures.
  */
 import { OrderlinkError } from '../errors.js';
+import { amazonSeller } from './amazon-seller/index.js';
 import { sandbox } from './sandbox/index.js';
 import type { Connector } from './types.js';
 
 export const CONNECTORS = {
   sandbox,
+  'amazon-seller': amazonSeller,
 } as const satisfies Record<string, Connector<never, never> | Connector<any, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export type ConnectorId = keyof typeof CONNECTORS;
