@@ -28,11 +28,7 @@ export interface OAuthLinkOutcome {
 /** What can fail locally, checked before any URL is shown (issue 9 #5). */
 export function oauthPreflight(connector: Connector, o: LinkOptions, config: ConnectionConfig, app: AppCredentials | null = null): { auth: OAuthStrategy; client: OAuthClient } {
   const auth = connector.auth as OAuthStrategy;
-  if (auth.tokenEndpoint && !o.refreshTokenStdin && !o.refreshTokenEnv) {
-    // No discovery means no authorization endpoint to send a browser to (and LWA's consent page
-    // only redirects to registered https addresses): the grant comes from self-authorization.
-    throw usageError('REFRESH_TOKEN_ONLY', `${connector.displayName} links with a refresh token, not a browser`, `Authorize your app for your own account in the provider's developer console, then: printf %s "$REFRESH_TOKEN" | orderlink link ${connector.id} --refresh-token-stdin (see ${connector.docs}).`);
-  }
+  requireRefreshTokenWhereNoBrowser(connector, o);
   const client = oauthClientFor(connector, config, app);
   if (!auth.loopback && !o.manual && !o.refreshTokenStdin && !o.refreshTokenEnv) {
     throw usageError('LOOPBACK_FORBIDDEN', `${connector.displayName} does not allow http://127.0.0.1 redirects`, 'Use --manual and paste the final URL.');
@@ -40,7 +36,18 @@ export function oauthPreflight(connector: Connector, o: LinkOptions, config: Con
   return { auth, client };
 }
 
+/**
+ * No discovery means no authorization endpoint to send a browser to (and LWA's consent page only
+ * redirects to registered https addresses): the grant comes from self-authorization.
+ */
+function requireRefreshTokenWhereNoBrowser(connector: Connector, o: LinkOptions): void {
+  if ((connector.auth as OAuthStrategy).tokenEndpoint && !o.refreshTokenStdin && !o.refreshTokenEnv) {
+    throw usageError('REFRESH_TOKEN_ONLY', `${connector.displayName} links with a refresh token, not a browser`, `Authorize your app for your own account in the provider's developer console, then: printf %s "$REFRESH_TOKEN" | orderlink link ${connector.id} --refresh-token-stdin (see ${connector.docs}).`);
+  }
+}
+
 export async function linkOAuth(ctx: Context, o: LinkOptions, connector: Connector, discoveredIssuer: string | undefined, linkConfig: ConnectionConfig): Promise<OAuthLinkOutcome> {
+  requireRefreshTokenWhereNoBrowser(connector, o); // before the vault is even read
   const { config, app } = await confidentialConfig(ctx, connector, linkConfig);
   const { auth, client } = oauthPreflight(connector, o, config, app);
   // A CI token is read before anything leaves the machine: an empty variable fails here, locally.

@@ -23,17 +23,35 @@ export interface RatePlan {
   burst: number;
 }
 
+/**
+ * A token bucket that never believes it has more tokens than the provider's. The provider's
+ * bucket, full until our first request *arrives*, starts refilling at that arrival; ours would
+ * start at the moment we sent it, one network latency earlier, and that head start is exactly
+ * enough for a 429 once the burst is spent. So refilling starts at the first answer (`anchor`),
+ * which comes after the arrival: from then on our count is a lower bound of the provider's.
+ */
 export class TokenBucket {
   private tokens: number;
   private last: number;
-  constructor(public rate: number, readonly burst: number, now: number) {
+  private anchored = false;
+  constructor(public rate: number, readonly burst: number, private readonly created: number) {
     this.tokens = burst;
-    this.last = now;
+    this.last = created;
   }
 
   private refill(now: number): void {
+    // Never answered (the first request keeps failing at the network level): refill after a minute anyway.
+    if (!this.anchored && now - this.created > 60_000) this.anchor(now);
+    if (!this.anchored) return;
     if (now > this.last) this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);
     this.last = Math.max(this.last, now);
+  }
+
+  /** The first answer arrived: refilling starts now (see the class comment). */
+  anchor(now: number): void {
+    if (this.anchored) return;
+    this.anchored = true;
+    this.last = now;
   }
 
   /** Takes a token; returns how many ms to wait until it exists (0: now). */
@@ -45,6 +63,7 @@ export class TokenBucket {
 
   /** The provider throttled us: its bucket is empty, whatever ours believed. */
   drain(now: number): void {
+    this.anchor(now);
     this.refill(now);
     this.tokens = Math.min(this.tokens, 0);
   }
@@ -167,6 +186,7 @@ export function createPacer(o: PacerOptions): Pacer | null {
       const op = opOf(url);
       if (!op) return;
       const bucket = bucketOf(op);
+      bucket.anchor(now());
       const reported = header ? Number(headers.get(header)) : NaN;
       if (Number.isFinite(reported) && reported > 0 && reported < 1e6 && reported !== bucket.rate) {
         o.trace?.(`pacing ${op.name}: the provider applies ${reported}/s (was ${bucket.rate}/s)`);

@@ -102,7 +102,8 @@ export class SellerShop {
     }
     const ov = this.overlays.get(i);
     const statuses: Status[] = ['SHIPPED', 'SHIPPED', 'SHIPPED', 'UNSHIPPED', 'CANCELLED'];
-    const status = ov?.status ?? statuses[Math.floor(r() * statuses.length)]!;
+    const drawn = statuses[Math.floor(r() * statuses.length)]!; // always drawn: the id below must not depend on an overlay
+    const status = ov?.status ?? drawn;
     const id = (x: number) => String(Math.floor(x)).padStart(7, '0');
     return {
       index: i,
