@@ -102,6 +102,7 @@ export async function runConnector(ctx: Context, o: ConnectorOptions): Promise<n
     io.out(`  checkpoint      ${d.checkpoint === 'page' ? 'per page' : 'at the end of each update'}`);
     io.out(`  pagination      ${d.descriptor.pagination.style}, ${d.descriptor.pagination.pageSize.default} per page (max ${d.descriptor.pagination.pageSize.max})`);
     if (d.descriptor.rateLimit) io.out(`  rate limit      ${d.descriptor.rateLimit.requestsPerSecond}/s`);
+    if (d.descriptor.rateLimits) io.out(`  rate limits     ${Object.entries(d.descriptor.rateLimits).map(([op, p]) => `${op} ${p.requestsPerSecond}/s burst ${p.burst}`).join(', ')}`);
     if (d.environments) io.out(`  environments    ${Object.entries(d.environments).map(([k, v]) => `${k} (${v})`).join(', ')}`);
     if (d.setup) io.out(`  app credentials ${d.setup.map((s) => `${s.environment}: ${s.configured ? 'set up' : 'not set up'}`).join(', ')}`);
     io.out(`  docs            ${d.docs}`);
