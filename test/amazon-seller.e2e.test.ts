@@ -42,9 +42,12 @@ describe('amazon-seller, Orders API 2026-01-01', () => {
 
   it('refuses wrong app credentials with invalid_client and names the fix', async () => {
     await setupApp(h, r, { secret: 'amzn1.oa2-cs.v1.wrong-secret-0000' });
-    const res = await h.cli(['link', 'amazon-seller', '--refresh-token-stdin', '--marketplace', r.marketplace], { stdin: r.mintRefreshToken() });
+    const rt = r.mintRefreshToken();
+    const res = await h.cli(['--verbose', 'link', 'amazon-seller', '--refresh-token-stdin', '--marketplace', r.marketplace], { stdin: rt });
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/invalid_client/);
+    expect(res.stderr + res.stdout).not.toContain('wrong-secret');
+    expect(res.stderr + res.stdout).not.toContain(rt.slice(5));
     expect(res.stderr).toMatch(/connector setup/);
     expect(h.query('SELECT id FROM connections')).toHaveLength(0);
   });
@@ -52,7 +55,7 @@ describe('amazon-seller, Orders API 2026-01-01', () => {
   it('sets up, links with a refresh token (one refresh, secret in the form body) and syncs every order with its items', async () => {
     await setupApp(h, r);
     const before = r.stats().tokenRequests;
-    conn = await linkSeller(h, r);
+    conn = await linkSeller(h, r, ['--verbose']);
     expect(r.stats().tokenRequests - before).toBe(1);
     const cfg = h.query<{ config: string }>('SELECT config FROM connections WHERE id = ?', conn.id)[0]!;
     expect(JSON.parse(cfg.config)).toMatchObject({ marketplace: 'ATVPDKIKX0DER', api: '2026-01-01', region: 'na', environment: 'na', apiBase: r.url });

@@ -116,7 +116,7 @@ function describe(c: import('../connectors/types.js').Connector) {
     id: c.id,
     name: c.displayName,
     kind: c.kind,
-    auth: c.auth.type === 'oauth' ? `oauth (${c.auth.confidential ? 'confidential' : 'public'} client, ${c.auth.loopback ? 'loopback' : 'paste-the-URL'})` : c.auth.type === 'hostedLink' ? 'hosted link (aggregator)' : 'file import',
+    auth: c.auth.type === 'oauth' ? `oauth (${c.auth.confidential ? 'confidential' : 'public'} client, ${c.auth.tokenEndpoint ? 'refresh token from self-authorization' : c.auth.loopback ? 'loopback' : 'paste-the-URL'})` : c.auth.type === 'hostedLink' ? 'hosted link (aggregator)' : 'file import',
     capabilities: c.capabilities,
     docs: c.docs,
   };

@@ -10,8 +10,11 @@ export async function setupApp(h: E2EHome, r: SpApiReplica, opts: { region?: str
 }
 
 export async function linkSeller(h: E2EHome, r: SpApiReplica, extra: string[] = [], refreshToken = r.mintRefreshToken()): Promise<{ id: number; refreshToken: string }> {
-  const res = await h.cli(['--json', 'link', 'amazon-seller', '--refresh-token-stdin', '--marketplace', r.marketplace, ...extra], { stdin: refreshToken });
+  const verbose = extra.includes('--verbose');
+  const res = await h.cli([...(verbose ? ['--verbose'] : []), '--json', 'link', 'amazon-seller', '--refresh-token-stdin', '--marketplace', r.marketplace, ...extra.filter((x) => x !== '--verbose')], { stdin: refreshToken });
   if (res.code !== 0) throw new Error(`link failed (${res.code}): ${res.stderr}${res.stdout}`);
+  // The secret canary: nothing of the refresh token or the client secret in any output, even --verbose.
+  for (const secret of [refreshToken.slice(5), r.clientSecret]) if ((res.stdout + res.stderr).includes(secret)) throw new Error('a secret was printed by link');
   return { id: (JSON.parse(res.stdout) as { connection: { id: number } }).connection.id, refreshToken };
 }
 

@@ -36,6 +36,12 @@ const INCLUDED_DATA = 'PROCEEDS,FULFILLMENT';
  */
 const FULL_SYNC_START = '2015-01-01T00:00:00Z';
 const MAX_ITEM_PAGES = 50;
+/**
+ * Pagination tokens expire after 24 hours [V migration guide]: a stored one from a pass older than
+ * this (a sync interrupted yesterday) is not sent; the pass restarts from its lastUpdatedAfter
+ * (pages already stored are upserted again, unchanged).
+ */
+const TOKEN_MAX_AGE_MS = 23 * 3_600_000;
 
 const cursor = z.object({
   api: z.enum(['2026-01-01', 'v0']),
@@ -162,7 +168,7 @@ export const classify: Classifier = (res) => {
   try {
     const e = (JSON.parse(res.body) as { errors?: Array<{ code?: unknown; message?: unknown; details?: unknown }> }).errors?.[0];
     code = typeof e?.code === 'string' ? e.code : '';
-    text = [e?.message, e?.details].filter((x) => typeof x === 'string' && x).join(' — ');
+    text = [e?.message, e?.details].filter((x) => typeof x === 'string' && x).join(': ');
   } catch {
     /* not JSON: the status decides */
   }
@@ -222,7 +228,9 @@ export const amazonSeller = defineConnector<SellerRecord, SellerCursor>({
     const token = bearerToken(a.session);
     const api: SellerCursor['api'] = a.config.api === 'v0' ? 'v0' : '2026-01-01';
     // A connection moved to the other API version (link --reconnect --api) continues from its watermark.
-    const c = a.cursor && a.cursor.api !== api ? { api, next: null, after: a.cursor.after, before: null } : a.cursor;
+    // The pass's upper bound is about when its first token was issued (now − 2 min at Amazon).
+    const stale = a.cursor?.next && a.cursor.before && Date.now() - Date.parse(a.cursor.before) > TOKEN_MAX_AGE_MS;
+    const c = a.cursor && (a.cursor.api !== api || stale) ? { api, next: null, after: a.cursor.after, before: null } : a.cursor;
     const args = { ...a, cursor: c };
     return api === 'v0' ? fetchV0(args, token) : fetch2026(args, token);
   },
