@@ -168,8 +168,8 @@ export function createHttp(deps: HttpDeps): HttpFunction {
       }
       deps.trace(`${init.method ?? 'GET'} ${safeUrl(url)} → ${res.status} (${Date.now() - started} ms)`);
       deps.pacer?.after(url, res.status, res.headers);
-      const stale = res.status === 401 || (res.status >= 400 && res.status < 500 && res.status !== 429 && deps.isUnauthorized !== undefined && deps.onUnauthorized !== undefined && !refreshed && deps.isUnauthorized({ status: res.status, headers: res.headers, body: new TextDecoder().decode(res.body) }));
-      if (stale && deps.onUnauthorized && !refreshed) {
+      const classifiedStale = () => res.status >= 400 && res.status < 500 && res.status !== 429 && (deps.isUnauthorized?.({ status: res.status, headers: res.headers, body: new TextDecoder().decode(res.body) }) ?? false);
+      if (deps.onUnauthorized && !refreshed && (res.status === 401 || classifiedStale())) {
         refreshed = true;
         setAccessToken(headers, await deps.onUnauthorized(headers.authorization));
         attempt--; // the refresh retry does not count against the budget
