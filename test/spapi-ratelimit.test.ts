@@ -154,11 +154,16 @@ describe('a paced sync through the binary', () => {
       await setupApp(h3, r3);
       await linkSeller(h3, r3);
       let stderr = '';
+      let sent = false;
       const res = await h3.cli(['sync', '--page-size', '5'], {
         onSpawn: (child) => {
           child.stderr!.on('data', (d: Buffer) => {
             stderr += d.toString();
-            if (/rate limit: waiting/.test(stderr)) child.kill('SIGINT');
+            // Once: a second Ctrl-C means "quit now" to the CLI.
+            if (!sent && /rate limit: waiting/.test(stderr)) {
+              sent = true;
+              child.kill('SIGINT');
+            }
           });
         },
       });
