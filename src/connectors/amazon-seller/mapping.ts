@@ -149,7 +149,9 @@ function from2026(r: z.infer<typeof order2026>): NormalizedOrder {
     orderDate: utc(r.createdTime),
     status: STATUS_2026[r.fulfillment?.fulfillmentStatus ?? ''] ?? 'unknown',
     currency: cur,
-    subtotal: part('ITEM'),
+    // Without an ITEM breakdown (the official JP sandbox order has only a grandTotal), the
+    // subtotal is the items' prices, which the API does send.
+    subtotal: (r.proceeds?.breakdowns ?? []).some((b) => b.type === 'ITEM') ? part('ITEM') : items.reduce((s, i) => s + i.unitPrice * i.quantity, 0),
     tax: part('TAX'),
     shipping: part('SHIPPING'),
     discount: Math.abs(part('DISCOUNT')),
