@@ -64,7 +64,7 @@ async function scenario(name, { override, drainFirst, reuse }) {
   const throttled = after.throttled.searchOrders - before.throttled.searchOrders;
   const startTokens = drainFirst ? 0 : B;
   const ideal = (Math.max(0, N - startTokens) / R) * 1000;
-  const row = { scenario: name, pages: c.pages, requests: after.requests.searchOrders - before.requests.searchOrders, '429s': throttled, sync_ms: c.duration_ms, process_ms: res.ms, ideal_ms: Math.round(ideal), ratio: +(c.duration_ms / ideal).toFixed(3) };
+  const row = { scenario: name, pages: c.pages, requests: after.requests.searchOrders - before.requests.searchOrders, '429s': throttled, reported_429s: c.throttled, waited_ms: c.rate_limit_wait_ms, sync_ms: c.duration_ms, process_ms: res.ms, ideal_ms: Math.round(ideal), ratio: +(c.duration_ms / ideal).toFixed(3) };
   return { row, r, home, env };
 }
 

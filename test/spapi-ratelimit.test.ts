@@ -106,6 +106,8 @@ describe('a paced sync through the binary', () => {
     const c = (JSON.parse(res.stdout) as SyncReport).connections[0]!;
     expect(c).toMatchObject({ status: 'success', pages: N, added: N * 5 });
     expect(r.stats().throttled.searchOrders).toBe(0);
+    expect(c.throttled).toBe(0);
+    expect(c.rate_limit_wait_ms).toBeGreaterThan(((N - B - 1) / R) * 1000 * 0.9); // the report says how long it waited
     const ideal = ((N - B) / R) * 1000;
     console.log(`[spapi pacing] fresh bucket: ${c.duration_ms} ms for ${N} pages, ideal ${ideal} ms, ratio ${(c.duration_ms / ideal).toFixed(3)}, 429s 0`);
     expect(c.duration_ms).toBeGreaterThanOrEqual(ideal * 0.9); // it really paced
@@ -121,6 +123,7 @@ describe('a paced sync through the binary', () => {
     expect(c).toMatchObject({ status: 'success', pages: N });
     const after = r.stats();
     expect(after.throttled.searchOrders - before.throttled.searchOrders).toBe(1);
+    expect(c.throttled).toBe(1);
     expect(after.requests.searchOrders - before.requests.searchOrders).toBe(N + 1);
     const ideal = (N / R) * 1000; // the burst is gone: every page waits for its token
     console.log(`[spapi pacing] empty bucket: ${c.duration_ms} ms for ${N} pages, ideal ${ideal} ms, ratio ${(c.duration_ms / ideal).toFixed(3)}, 429s 1`);

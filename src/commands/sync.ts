@@ -122,7 +122,7 @@ function report(ctx: Context, results: ConnectionResult[], dryRun: boolean): voi
       connections: results.map((r) => ({
         id: r.connectionId, connection: r.handle, status: r.status, mode: r.mode, pages: r.pages, fetched: r.fetched,
         added: r.added, updated: r.updated, unchanged: r.unchanged, deleted: r.deleted, errors: r.errors,
-        requests: r.requests, duration_ms: r.durationMs, invalid_records: r.recordErrors, error: r.error,
+        requests: r.requests, rate_limit_wait_ms: r.rateLimitWaitMs, throttled: r.throttled, duration_ms: r.durationMs, invalid_records: r.recordErrors, error: r.error,
       })),
     });
     return;

@@ -39,6 +39,9 @@ export interface ConnectionResult {
   deleted: number;
   errors: number;
   requests: number;
+  /** Time spent waiting for the provider's usage plan (pacing), and the 429s it still answered. */
+  rateLimitWaitMs: number;
+  throttled: number;
   durationMs: number;
   recordErrors: RecordError[];
   error: { code: string; message: string; hint?: string | undefined } | null;
@@ -99,7 +102,7 @@ export async function syncConnection(o: SyncConnectionOptions): Promise<Connecti
   const mode = o.dryRun ? 'dry-run' : full ? 'full' : 'incremental';
   const result: ConnectionResult = {
     connectionId: conn.id, handle: o.handle, status: 'success', mode, pages: 0, fetched: 0, added: 0, updated: 0,
-    unchanged: 0, deleted: 0, errors: 0, requests: 0, durationMs: 0, recordErrors: [], error: null,
+    unchanged: 0, deleted: 0, errors: 0, requests: 0, rateLimitWaitMs: 0, throttled: 0, durationMs: 0, recordErrors: [], error: null,
   };
   const runRow = store.runs.start(o.runId, conn.id, mode, o.now().toISOString());
   o.audit('sync.start', conn.id, { mode, since: o.since });
@@ -119,7 +122,11 @@ export async function syncConnection(o: SyncConnectionOptions): Promise<Connecti
       descriptor: connector.descriptor,
       override: o.ratePlan,
       trace: (l) => o.trace(`[${o.handle}] ${l}`),
-      onWait: (w) => o.onProgress({ connectionId: conn.id, handle: o.handle, phase: 'wait', pages: result.pages, fetched: result.fetched, wait: { operation: w.operation, waitMs: w.waitMs, until: w.until, requestsPerSecond: w.plan.requestsPerSecond } }),
+      onThrottled: () => result.throttled++,
+      onWait: (w) => {
+        result.rateLimitWaitMs += w.waitMs;
+        o.onProgress({ connectionId: conn.id, handle: o.handle, phase: 'wait', pages: result.pages, fetched: result.fetched, wait: { operation: w.operation, waitMs: w.waitMs, until: w.until, requestsPerSecond: w.plan.requestsPerSecond } });
+      },
     });
     const classify = connector.classify ?? defaultClassifier;
     const transport = createHttp({

@@ -100,6 +100,8 @@ export interface PacerOptions {
   /** ORDERLINK_RATE_PLAN: `op=rate:burst` pairs, comma separated (`*` = every other request). */
   override?: string | undefined;
   onWait?: (w: WaitInfo) => void;
+  /** The provider answered 429 anyway (counted in the sync report). */
+  onThrottled?: () => void;
   trace?: (line: string) => void;
   now?: () => number;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
@@ -193,6 +195,7 @@ export function createPacer(o: PacerOptions): Pacer | null {
         bucket.setRate(reported, now());
       }
       if (status === 429) {
+        o.onThrottled?.();
         o.trace?.(`pacing ${op.name}: throttled by the provider; its bucket is empty, pacing from now`);
         bucket.drain(now());
       }

@@ -20,5 +20,5 @@ export async function linkSeller(h: E2EHome, r: SpApiReplica, extra: string[] = 
 
 export interface SyncReport {
   ok: boolean;
-  connections: Array<{ status: string; pages: number; fetched: number; added: number; updated: number; unchanged: number; errors: number; requests: number; duration_ms: number; error: { code: string; message: string; hint?: string } | null }>;
+  connections: Array<{ status: string; pages: number; fetched: number; added: number; updated: number; unchanged: number; errors: number; requests: number; rate_limit_wait_ms: number; throttled: number; duration_ms: number; error: { code: string; message: string; hint?: string } | null }>;
 }
