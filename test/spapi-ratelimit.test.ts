@@ -170,7 +170,7 @@ describe('a paced sync through the binary', () => {
           });
         },
       });
-      expect(stderr).toMatch(/rate limit: waiting \d+s for searchOrders \(0\.5\/s\), resuming at \d\d:\d\d:\d\d/);
+      expect(stderr).toMatch(/rate limit: waiting \d+s, until \d\d:\d\d:\d\d \(searchOrders, 0\.5\/s\)/);
       expect(res.code).toBe(130);
       const kept = h3.query<{ n: number }>('SELECT count(*) AS n FROM orders')[0]!.n;
       expect(kept).toBeGreaterThanOrEqual(5);

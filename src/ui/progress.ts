@@ -16,12 +16,12 @@ export interface ProgressLine {
   wait?: { operation: string; waitMs: number; until: number; requestsPerSecond: number } | undefined;
 }
 
-/** "waiting 2m 58s for searchOrders (0.0056/s), resuming at 13:05:12" — the wait and when it ends. */
+/** "rate limit: waiting 2m 58s, until 13:05:12 (searchOrders, 0.0056/s)" — the wait and when it ends, most important first (live lines are cut at the terminal's width). */
 export function describeWait(w: NonNullable<ProgressLine['wait']>): string {
   const s = Math.ceil(w.waitMs / 1000);
   const span = s >= 60 ? `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s` : `${s}s`;
   const at = new Date(w.until).toTimeString().slice(0, 8);
-  return `rate limit: waiting ${span} for ${w.operation} (${w.requestsPerSecond}/s), resuming at ${at}`;
+  return `rate limit: waiting ${span}, until ${at} (${w.operation}, ${w.requestsPerSecond}/s)`;
 }
 
 export interface Progress {
