@@ -107,7 +107,9 @@ describe('a paced sync through the binary', () => {
     expect(c).toMatchObject({ status: 'success', pages: N, added: N * 5 });
     expect(r.stats().throttled.searchOrders).toBe(0);
     expect(c.throttled).toBe(0);
-    expect(c.rate_limit_wait_ms).toBeGreaterThan(((N - B - 1) / R) * 1000 * 0.9); // the report says how long it waited
+    // The report says how long it waited: most of the run (request latencies overlap the waits, so not all of it).
+    expect(c.rate_limit_wait_ms).toBeGreaterThan(((N - B) / R) * 1000 * 0.5);
+    expect(c.rate_limit_wait_ms).toBeLessThanOrEqual(c.duration_ms);
     const ideal = ((N - B) / R) * 1000;
     console.log(`[spapi pacing] fresh bucket: ${c.duration_ms} ms for ${N} pages, ideal ${ideal} ms, ratio ${(c.duration_ms / ideal).toFixed(3)}, 429s 0`);
     expect(c.duration_ms).toBeGreaterThanOrEqual(ideal * 0.9); // it really paced
