@@ -118,6 +118,18 @@ describe('amazon-seller, Orders API 2026-01-01', () => {
     expect(res.stderr).not.toContain(conn.refreshToken);
   });
 
+  it('re-linking in place with a new refresh token repairs it, keeping its id, config and orders', async () => {
+    const rt = r.mintRefreshToken();
+    const res = await h.cli(['--json', 'link', '--reconnect', String(conn.id), '--refresh-token-stdin'], { stdin: rt });
+    expect(res.code, res.stderr).toBe(0);
+    expect(JSON.parse(res.stdout)).toMatchObject({ reconnected: true, connection: { id: conn.id } });
+    const sync = await h.cli(['--json', 'sync']);
+    expect(sync.code, sync.stderr).toBe(0);
+    // The order changed while the grant was dead (updated, same content) is fetched now.
+    expect(JSON.parse(sync.stdout).connections[0]).toMatchObject({ status: 'success', fetched: 1 });
+    conn = { id: conn.id, refreshToken: rt };
+  });
+
   it('disconnect removes the local secret and says Amazon has no revocation', async () => {
     const res = await h.cli(['disconnect', String(conn.id), '--yes']);
     expect(res.code, res.stderr).toBe(0);
