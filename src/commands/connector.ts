@@ -23,6 +23,11 @@ export interface ConnectorSetupOptions {
   environment?: string;
   /** Where this environment's API lives, when it is not the provider's documented host (a replica). */
   baseUrl?: string;
+  /** A token endpoint other than the connector's documented one (a replica of LWA). */
+  tokenUrl?: string;
+  /** Regional providers (amazon-seller): na, eu or fe — with `sandbox`, the environment `<region>-sandbox`. */
+  region?: string;
+  sandbox?: boolean;
   credentialsStdin: boolean;
 }
 export type ConnectorOptions = ConnectorListOptions | ConnectorShowOptions | ConnectorSetupOptions | import('./connector-descriptor.js').DescriptorCommandOptions;
@@ -57,10 +62,20 @@ Docs: docs/connectors.md, docs/connector-author.md`,
     .argument('<connector>', 'connector id (plaid, knot)')
     .option('--env <environment>', 'the environment these credentials are for (sandbox, development, production)')
     .option('--base-url <url>', "the API's base URL for this environment, when not the provider's own host (a local replica)")
+    .option('--region <region>', 'regional providers (amazon-seller): na, eu or fe')
+    .option('--sandbox', "with --region: the provider's sandbox environment of that region", false)
+    .option('--token-url <url>', "the OAuth token endpoint, when not the provider's own (a local replica)")
     .option('--credentials-stdin', 'CI: read the client id and the secret from stdin, one per line (or JSON {"client_id","secret"})', false)
-    .addHelpText('after', '\nThe secret is never accepted as an argument: it would land in your shell history and process list.\n')
-    .action((id: string, o: { env?: string; baseUrl?: string; credentialsStdin: boolean }) =>
-      app.run('connector', { kind: 'setup', id, ...(o.env ? { environment: o.env } : {}), ...(o.baseUrl ? { baseUrl: o.baseUrl } : {}), credentialsStdin: o.credentialsStdin } satisfies ConnectorOptions, runConnector),
+    .addHelpText('after', '\nThe secret is never accepted as an argument: it would land in your shell history and process list.\n  $ printf \'%s\\n%s\\n\' "$LWA_CLIENT_ID" "$LWA_CLIENT_SECRET" | orderlink connector setup amazon-seller --region eu --credentials-stdin\n')
+    .action((id: string, o: { env?: string; baseUrl?: string; tokenUrl?: string; region?: string; sandbox: boolean; credentialsStdin: boolean }) =>
+      app.run(
+        'connector',
+        {
+          kind: 'setup', id, ...(o.env ? { environment: o.env } : {}), ...(o.baseUrl ? { baseUrl: o.baseUrl } : {}), ...(o.tokenUrl ? { tokenUrl: o.tokenUrl } : {}),
+          ...(o.region ? { region: o.region } : {}), sandbox: o.sandbox, credentialsStdin: o.credentialsStdin,
+        } satisfies ConnectorOptions,
+        runConnector,
+      ),
     );
   cmd
     .command('add')
@@ -114,6 +129,7 @@ export async function runConnector(ctx: Context, o: ConnectorOptions): Promise<n
     io.out(`  checkpoint      ${d.checkpoint === 'page' ? 'per page' : 'at the end of each update'}`);
     io.out(`  pagination      ${d.descriptor.pagination.style}, ${d.descriptor.pagination.pageSize.default} per page (max ${d.descriptor.pagination.pageSize.max})`);
     if (d.descriptor.rateLimit) io.out(`  rate limit      ${d.descriptor.rateLimit.requestsPerSecond}/s`);
+    if (d.descriptor.rateLimits) io.out(`  rate limits     ${Object.entries(d.descriptor.rateLimits).map(([op, p]) => `${op} ${p.requestsPerSecond}/s burst ${p.burst}`).join(', ')}`);
     if (d.environments) io.out(`  environments    ${Object.entries(d.environments).map(([k, v]) => `${k} (${v})`).join(', ')}`);
     if (d.setup) io.out(`  app credentials ${d.setup.map((s) => `${s.environment}: ${s.configured ? 'set up' : 'not set up'}`).join(', ')}`);
     io.out(`  docs            ${d.docs}`);
@@ -127,14 +143,15 @@ export function describe(c: import('../connectors/types.js').Connector) {
     id: c.id,
     name: c.displayName,
     kind: c.kind,
-    auth: c.auth.type === 'oauth' ? `oauth (${c.auth.confidential ? 'confidential' : 'public'} client, ${c.auth.loopback ? 'loopback' : 'paste-the-URL'})` : c.auth.type === 'hostedLink' ? 'hosted link (aggregator)' : 'file import',
+    auth: c.auth.type === 'oauth' ? `oauth (${c.auth.confidential ? 'confidential' : 'public'} client, ${c.auth.tokenEndpoint ? 'refresh token from self-authorization' : c.auth.loopback ? 'loopback' : 'paste-the-URL'})` : c.auth.type === 'hostedLink' ? 'hosted link (aggregator)' : 'file import',
     capabilities: c.capabilities,
     docs: c.docs,
   };
 }
 
 async function setupState(ctx: Context, c: import('../connectors/types.js').Connector): Promise<Array<{ environment: string; configured: boolean }> | null> {
-  if (c.auth.type !== 'hostedLink' || !c.auth.needsAppCredentials) return null;
+  const { needsAppCredentials } = await import('../sync/session.js');
+  if (!needsAppCredentials(c)) return null;
   if (!ctx.hasVault()) return Object.keys(c.environments ?? { default: '' }).map((environment) => ({ environment, configured: false }));
   const { appCredentialsRef } = await import('../sync/session.js');
   const refs = new Set((await ctx.vault()).list());
@@ -142,11 +159,14 @@ async function setupState(ctx: Context, c: import('../connectors/types.js').Conn
 }
 
 async function setup(ctx: Context, connector: import('../connectors/types.js').Connector, o: ConnectorSetupOptions): Promise<number> {
-  if (connector.auth.type !== 'hostedLink' || !connector.auth.needsAppCredentials) {
+  const { needsAppCredentials } = await import('../sync/session.js');
+  if (!needsAppCredentials(connector)) {
     throw usageError('NO_SETUP', `${connector.displayName} has no app credentials to set up`, `Link it directly: orderlink link ${connector.id}`);
   }
   const envs = connector.environments ?? {};
-  const environment = o.environment ?? Object.keys(envs)[0];
+  if (o.region !== undefined && o.environment !== undefined) throw usageError('BAD_OPTION', 'use either --region (with --sandbox) or --env, not both');
+  if (o.sandbox && o.region === undefined) throw usageError('BAD_OPTION', '--sandbox goes with --region', `Example: orderlink connector setup ${connector.id} --region na --sandbox`);
+  const environment = o.region !== undefined ? `${o.region}${o.sandbox ? '-sandbox' : ''}` : (o.environment ?? Object.keys(envs)[0]);
   if (environment === undefined || !(environment in envs)) {
     throw usageError('BAD_ENVIRONMENT', `${connector.displayName} has no environment "${String(o.environment).slice(0, 30)}"`, `Use one of: ${Object.keys(envs).join(', ')}.`);
   }
@@ -167,11 +187,15 @@ async function setup(ctx: Context, connector: import('../connectors/types.js').C
   const { appCredentialsRef } = await import('../sync/session.js');
   const { checkBaseUrl } = await import('../link/index.js');
   const baseUrl = o.baseUrl === undefined ? undefined : checkBaseUrl(o.baseUrl);
+  const tokenUrl = o.tokenUrl === undefined ? undefined : checkBaseUrl(o.tokenUrl);
+  if (tokenUrl !== undefined && !(connector.auth.type === 'oauth' && connector.auth.tokenEndpoint)) {
+    throw usageError('BAD_OPTION', `${connector.displayName} finds its token endpoint by discovery; --token-url does not apply`);
+  }
   const vault = await ctx.vault();
-  vault.put(appCredentialsRef(connector.id, environment), JSON.stringify({ clientId, secret, ...(baseUrl ? { baseUrl } : {}) }));
-  ctx.audit('connector.setup', null, { connector: connector.id, environment, base_url: baseUrl ?? null });
+  vault.put(appCredentialsRef(connector.id, environment), JSON.stringify({ clientId, secret, ...(baseUrl ? { baseUrl } : {}), ...(tokenUrl ? { tokenUrl } : {}) }));
+  ctx.audit('connector.setup', null, { connector: connector.id, environment, base_url: baseUrl ?? null, token_url: tokenUrl ?? null });
   if (ctx.json) printJson(ctx.io, { connector: connector.id, environment, configured: true });
-  else ctx.io.err(`${ctx.io.errColor.green('✓')} ${connector.displayName} (${environment}) is set up; the secret is in the vault. Next: orderlink link ${connector.id}${environment === Object.keys(envs)[0] ? '' : ` --env ${environment}`}`);
+  else ctx.io.err(`${ctx.io.errColor.green('✓')} ${connector.displayName} (${environment}) is set up; the secret is in the vault. Next: ${connector.auth.type === 'oauth' ? `printf %s "$REFRESH_TOKEN" | orderlink link ${connector.id} --refresh-token-stdin${connector.id === 'amazon-seller' ? ' --marketplace ID' : ''}` : `orderlink link ${connector.id}${environment === Object.keys(envs)[0] ? '' : ` --env ${environment}`}`}`);
   return 0;
 }
 

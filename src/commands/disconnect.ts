@@ -112,6 +112,7 @@ export async function runDisconnect(ctx: Context, o: DisconnectOptions): Promise
       revocation === 'done' ? ['revocation', 'done at the provider', c.green] : revocation === 'unsupported' ? ['revocation', 'unsupported by the provider', c.yellow] : revocation === 'failed' ? ['revocation', 'failed (the local secret is deleted anyway)', c.red] : ['revocation', 'nothing to revoke'],
       verification === 'rejected' ? ['old token', 'rejected by the provider', c.green] : verification === 'still_accepted' ? ['old token', 'STILL ACCEPTED — revoke access in your account settings at the provider', c.red] : revocation === 'unsupported' ? ['old token', 'valid at the provider until it expires (it offers no revocation; sign out there to end it sooner)', c.yellow] : ['old token', 'not checked'],
       ['local secret', secretDeleted ? 'deleted from the vault' : 'none stored'],
+      ...(revocation === 'unsupported' ? [['at the provider', 'the grant is still valid there: remove the app\'s authorization in your account settings at the provider (see the connector\'s docs)'] as [string, string]] : []),
       ['orders', o.purge ? `${purged} deleted${purgedCharges ? `, and ${purgedCharges} charges` : ''}` : 'kept (use --purge to delete them)'],
     ]);
   }

@@ -39,6 +39,10 @@ export interface LinkOptions {
   redirectUri?: string;
   /** Shopify: the shop's storefront domain. */
   shop?: string;
+  /** amazon-seller: the marketplace id (its region follows from it). */
+  marketplace?: string;
+  /** amazon-seller: the Orders API version (2026-01-01 by default, v0 until its retirement). */
+  api?: string;
 }
 
 export function register(cmd: Command, app: App): void {
@@ -61,6 +65,8 @@ export function register(cmd: Command, app: App): void {
     .option('--env <environment>', 'aggregators: sandbox, development or production (default: the first the connector lists)')
     .option('--merchant <name>', 'knot: the merchant account to link (amazon, walmart, target, …)')
     .option('--client-id <id>', 'OAuth connectors that use your own app: its client id (kept with the connection)')
+    .option('--marketplace <id>', 'amazon-seller: the marketplace id, e.g. ATVPDKIKX0DER (US), A1PA6795UKMFR9 (DE), A1VC38T7YXB528 (JP)')
+    .option('--api <version>', 'amazon-seller: the Orders API version, 2026-01-01 (default) or v0')
     .option('--sandbox', "CI and tests: link the provider's documented test account without a browser — exists only in test environments (Plaid sandbox: user_good at ins_109508; Knot development: user_good_transactions)", false)
     .addHelpText(
       'after',
@@ -78,13 +84,14 @@ Examples:
   $ orderlink link knot --merchant amazon --sandbox     # Knot development: user_good_transactions
   $ orderlink link shopify --shop shop.example.com --client-id shp_…   # paste the final URL
   $ orderlink link myprovider --redirect-port 8765      # a server that wants http://127.0.0.1:8765/callback/myprovider
+  $ printf %s "$LWA_REFRESH_TOKEN" | orderlink link amazon-seller --refresh-token-stdin --marketplace ATVPDKIKX0DER
 
 Docs: docs/oauth.md`,
     )
     .action(
       (
         connector: string | undefined,
-        o: { alias?: string; baseUrl?: string; browser: boolean; timeout: string; manual: boolean; refreshTokenStdin: boolean; refreshTokenEnv?: string; reconnect?: string; loginHint?: string; apiUrl?: string; env?: string; merchant?: string; clientId?: string; sandbox: boolean; issuer?: string; redirectPort?: string; redirectUri?: string; shop?: string },
+        o: { alias?: string; baseUrl?: string; browser: boolean; timeout: string; manual: boolean; refreshTokenStdin: boolean; refreshTokenEnv?: string; reconnect?: string; loginHint?: string; apiUrl?: string; env?: string; merchant?: string; clientId?: string; sandbox: boolean; issuer?: string; redirectPort?: string; redirectUri?: string; shop?: string; marketplace?: string; api?: string },
       ) => {
         if (o.refreshTokenEnv !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(o.refreshTokenEnv)) {
           throw usageError('BAD_OPTION', '--refresh-token-env takes the NAME of an environment variable, not a token', 'Example: --refresh-token-env SANDBOX_REFRESH_TOKEN');
@@ -95,6 +102,8 @@ Docs: docs/oauth.md`,
         if (o.merchant !== undefined && !/^[a-z0-9][a-z0-9_.-]{0,39}$/i.test(o.merchant)) throw usageError('BAD_OPTION', '--merchant takes a merchant name such as amazon or walmart');
         if (o.shop !== undefined && !/^(https?:\/\/)?[a-z0-9.-]{1,253}(:\d{1,5})?\/?$/i.test(o.shop)) throw usageError('BAD_OPTION', '--shop takes the storefront domain, such as shop.example.com', 'It is the domain customers visit (not the myshopify.com admin URL, unless that is the storefront).');
         if (o.redirectPort !== undefined && (o.refreshTokenStdin || o.refreshTokenEnv)) throw usageError('BAD_OPTION', '--redirect-port is for the browser flows; it does not combine with a refresh token');
+        if (o.marketplace !== undefined && !/^[A-Z0-9]{8,20}$/.test(o.marketplace)) throw usageError('BAD_OPTION', '--marketplace takes a marketplace id such as ATVPDKIKX0DER', 'See docs/amazon-seller.md for the ids of each country.');
+        if (o.api !== undefined && o.api !== 'v0' && o.api !== '2026-01-01') throw usageError('BAD_OPTION', '--api takes 2026-01-01 or v0');
         const opts: LinkOptions = {
           ...(connector ? { connector } : {}),
           ...(o.alias ? { alias: o.alias } : {}),
@@ -115,6 +124,8 @@ Docs: docs/oauth.md`,
           ...(o.redirectPort !== undefined ? { redirectPort: parsePositiveInt(o.redirectPort, '--redirect-port', 65535) } : {}),
           ...(o.redirectUri ? { redirectUri: o.redirectUri } : {}),
           ...(o.shop ? { shop: o.shop } : {}),
+          ...(o.marketplace ? { marketplace: o.marketplace } : {}),
+          ...(o.api ? { api: o.api } : {}),
         };
         return app.run('link', opts, runLink);
       },

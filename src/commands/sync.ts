@@ -129,7 +129,7 @@ export async function runSync(ctx: Context, o: SyncOptions): Promise<number> {
       ...(o.record ? { record: o.record } : {}),
       tokens: createTokenManager(ctx),
       onProgress: (e) =>
-        progress.update({ key: String(e.connectionId), label: e.handle, pages: e.pages, items: e.fetched, done: e.phase === 'done', ...(e.result ? { status: e.result.status } : {}) }),
+        progress.update({ key: String(e.connectionId), label: e.handle, pages: e.pages, items: e.fetched, done: e.phase === 'done', wait: e.wait, ...(e.result ? { status: e.result.status } : {}) }),
     });
   } finally {
     progress.stop();
@@ -197,7 +197,7 @@ function report(ctx: Context, results: ConnectionResult[], dryRun: boolean): voi
       connections: results.map((r) => ({
         id: r.connectionId, connection: r.handle, status: r.status, mode: r.mode, pages: r.pages, fetched: r.fetched,
         added: r.added, updated: r.updated, unchanged: r.unchanged, deleted: r.deleted, errors: r.errors,
-        requests: r.requests, duration_ms: r.durationMs, invalid_records: r.recordErrors, error: r.error,
+        requests: r.requests, rate_limit_wait_ms: r.rateLimitWaitMs, throttled: r.throttled, duration_ms: r.durationMs, invalid_records: r.recordErrors, error: r.error,
         warnings: r.warnings, held_deletions: r.held ? { would_delete: r.held.deletions, held_records: r.held.records, share_percent: r.held.sharePercent } : null,
       })),
     });

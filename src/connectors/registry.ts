@@ -4,6 +4,7 @@
  */
 import { OrderlinkError } from '../errors.js';
 import { amazon } from './amazon/index.js';
+import { amazonSeller } from './amazon-seller/index.js';
 import { sandbox } from './sandbox/index.js';
 import { knot } from './knot/index.js';
 import { plaid } from './plaid/index.js';
@@ -16,6 +17,7 @@ export const CONNECTORS = {
   knot,
   plaid,
   shopify,
+  'amazon-seller': amazonSeller,
 } as const satisfies Record<string, Connector<never, never> | Connector<any, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export type ConnectorId = keyof typeof CONNECTORS;

@@ -41,6 +41,8 @@ export interface AppCredentials {
   secret: string;
   /** Set by `connector setup --base-url` (a replica or a proxy) for this environment. */
   baseUrl?: string;
+  /** Set by `connector setup --token-url` (a replica's token endpoint) for this environment. */
+  tokenUrl?: string;
 }
 export type Session = BearerSession | CredentialSession;
 
@@ -53,8 +55,22 @@ export interface OAuthStrategy {
   defaultIssuer?: string;
   /** The client id; null means it comes from the connection's config (`--client-id`). */
   clientId: string | null;
-  /** A confidential client: its secret is read from the vault (ref `client:<connector>`), never argv. */
+  /**
+   * A confidential client: its id and secret come from `orderlink connector setup` and live in the
+   * vault (ref `app:<connector>:<environment>`), never argv; sent as client_secret_post.
+   */
   confidential: boolean;
+  /**
+   * An explicit token endpoint for servers without RFC 8414 discovery (Login with Amazon). Such a
+   * connector links with a refresh token only (`--refresh-token-stdin`); the app credentials may
+   * override it (`connector setup --token-url`, a replica).
+   */
+  tokenEndpoint?: string;
+  /**
+   * Completes and checks the connection's config at link time (e.g. the region from a marketplace
+   * id, the environment among those set up). Pure; throws an OrderlinkError (usage) with a hint.
+   */
+  completeConfig?(config: ConnectionConfig, setUp: readonly string[]): ConnectionConfig;
   scopes: string[];
   /** Path of the loopback redirect, naming the provider and flow (rule 1). */
   redirectPath: string;
@@ -186,6 +202,14 @@ export interface Descriptor {
   pagination: { style: 'cursor' | 'next-link' | 'page-number' | 'link-header' | 'none'; pageSize: { default: number; max: number } };
   /** Requests per second the provider allows (the engine paces itself below it), or null. */
   rateLimit: { requestsPerSecond: number; burst: number } | null;
+  /**
+   * Per-operation usage plans, keyed by a name in `endpoints` (whose path, with `{param}`
+   * segments, identifies the operation's requests): a token bucket each (src/sync/ratelimit.ts),
+   * corrected by the provider's own rate header where it sends one.
+   */
+  rateLimits?: Record<string, { requestsPerSecond: number; burst: number }>;
+  /** The response header that reports the applied rate in requests per second (x-amzn-RateLimit-Limit). */
+  rateLimitHeader?: string;
 }
 
 /**

@@ -57,7 +57,7 @@ export async function linkAccount(ctx: Context, o: LinkOptions): Promise<LinkRes
     let finalConfig = config;
     if (connector.auth.type === 'oauth') {
       const { linkOAuth } = await import('./oauth.js');
-      const r = await linkOAuth(ctx, o, connector, config.issuer!, config);
+      const r = await linkOAuth(ctx, o, connector, config.issuer, config);
       secretText = JSON.stringify(r.secret);
       profile = r.profile;
       scopes = r.scopes;
@@ -98,7 +98,9 @@ export async function linkAccount(ctx: Context, o: LinkOptions): Promise<LinkRes
 /** The per-connection configuration: kept on reconnect, from options and the environment otherwise. */
 function configFor(ctx: Context, connector: Connector, o: LinkOptions, existing: Connection | undefined): ConnectionConfig {
   const envs = connector.environments;
-  const environment = o.environment ?? existing?.config.environment ?? (envs ? Object.keys(envs)[0] : undefined);
+  // A connector that completes its own config picks its environment among those set up.
+  const completes = connector.auth.type === 'oauth' && connector.auth.completeConfig !== undefined;
+  const environment = o.environment ?? existing?.config.environment ?? (envs && !completes ? Object.keys(envs)[0] : undefined);
   if (environment !== undefined && envs && !(environment in envs)) {
     throw usageError('BAD_ENVIRONMENT', `${connector.displayName} has no environment "${environment.slice(0, 30)}"`, `Use one of: ${Object.keys(envs).join(', ')}.`);
   }
@@ -106,7 +108,14 @@ function configFor(ctx: Context, connector: Connector, o: LinkOptions, existing:
   if (environment !== undefined) config.environment = environment;
   if (o.clientId) config.clientId = o.clientId;
   if (o.merchant) config.merchant = o.merchant;
-  if (connector.auth.type === 'oauth') {
+  if (o.marketplace) config.marketplace = o.marketplace;
+  if (o.api) config.api = o.api;
+  if (connector.auth.type === 'oauth' && connector.auth.tokenEndpoint) {
+    // No issuer to discover: the token endpoint is explicit; the API base may be given here.
+    const api = o.apiUrl ?? o.baseUrl ?? ctx.env[connector.baseUrl.env];
+    if (api) config.apiBase = checkBaseUrl(api);
+    else if (!existing) delete config.apiBase;
+  } else if (connector.auth.type === 'oauth') {
     if (o.shop) config.shop = o.shop;
     if (o.redirectPort !== undefined) config.redirectPort = String(o.redirectPort);
     // Kept byte for byte (it must equal the registered one); the flow checks https or 127.0.0.1.

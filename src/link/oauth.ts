@@ -5,13 +5,14 @@
  * saving is the caller's (src/link/index.ts).
  */
 import type { Context } from '../context.js';
-import type { Connector, OAuthStrategy, ProfileInfo } from '../connectors/types.js';
+import type { AppCredentials, Connector, OAuthStrategy, ProfileInfo } from '../connectors/types.js';
 import { OrderlinkError, usageError } from '../errors.js';
 import type { LinkOptions } from '../commands/link.js';
 import { createHttp, retryPolicyFromEnv } from '../sync/http.js';
 import type { TokenRecord } from '../tokens/index.js';
 import type { AuthServer, OAuthClient } from '../oauth/index.js';
-import { clientSecretRef, discoverFor, isLoopbackUrl, oauthClientFor, oauthClientWithSecret } from '../tokens/oauth.js';
+import { authServerFor as explicitOrDiscovered, clientSecretRef, discoverFor, isLoopbackUrl, oauthClientFor, oauthClientWithSecret } from '../tokens/oauth.js';
+import { appCredentialsRef, readAppCredentials } from '../sync/session.js';
 import type { ConnectionConfig } from '../domain.js';
 
 type Tokens = { accessToken: string; refreshToken?: string | undefined; expiresAt?: number | undefined; scope?: string | undefined; tokenType?: string };
@@ -20,14 +21,15 @@ export interface OAuthLinkOutcome {
   secret: TokenRecord;
   profile: ProfileInfo | null;
   scopes: string;
-  /** The connection's config, with what the connector learned while linking (Shopify: the API). */
+  /** The connection's config, with what the connector learned while linking (Shopify: the API; SP-API: region, API base, issuer). */
   config: ConnectionConfig;
 }
 
 /** What can fail locally, checked before any URL is shown (issue 9 #5). */
-export function oauthPreflight(connector: Connector, o: LinkOptions, config: ConnectionConfig): { auth: OAuthStrategy; client: OAuthClient } {
+export function oauthPreflight(connector: Connector, o: LinkOptions, config: ConnectionConfig, app: AppCredentials | null = null): { auth: OAuthStrategy; client: OAuthClient } {
   const auth = connector.auth as OAuthStrategy;
-  const client = oauthClientFor(connector, config);
+  requireRefreshTokenWhereNoBrowser(connector, o);
+  const client = oauthClientFor(connector, config, app);
   if (o.redirectUri !== undefined && !(o.manual || !auth.loopback)) {
     throw usageError('BAD_OPTION', '--redirect-uri is for paste-the-URL mode', 'Add --manual, or use --redirect-port N for a fixed loopback port.');
   }
@@ -43,24 +45,44 @@ async function authServerFor(ctx: Context, auth: OAuthStrategy, issuer: string):
   return discoverFor(ctx, issuer);
 }
 
-export async function linkOAuth(ctx: Context, o: LinkOptions, connector: Connector, issuer: string, initial: ConnectionConfig): Promise<OAuthLinkOutcome> {
-  const { auth } = oauthPreflight(connector, o, initial);
+/**
+ * No discovery means no authorization endpoint to send a browser to (and LWA's consent page only
+ * redirects to registered https addresses): the grant comes from self-authorization.
+ */
+function requireRefreshTokenWhereNoBrowser(connector: Connector, o: LinkOptions): void {
+  if ((connector.auth as OAuthStrategy).tokenEndpoint && !o.refreshTokenStdin && !o.refreshTokenEnv) {
+    throw usageError('REFRESH_TOKEN_ONLY', `${connector.displayName} links with a refresh token, not a browser`, `Authorize your app for your own account in the provider's developer console, then: printf %s "$REFRESH_TOKEN" | orderlink link ${connector.id} --refresh-token-stdin (see ${connector.docs}).`);
+  }
+}
+
+export async function linkOAuth(ctx: Context, o: LinkOptions, connector: Connector, issuer: string | undefined, linkConfig: ConnectionConfig): Promise<OAuthLinkOutcome> {
+  requireRefreshTokenWhereNoBrowser(connector, o); // before the vault is even read
+  // Confidential clients set up with `connector setup` (app credentials: SP-API) complete their
+  // config here; those added with `connector add --client-secret-stdin` read their secret below.
+  const { config: initial, app } = await confidentialConfig(ctx, connector, linkConfig);
+  const { auth } = oauthPreflight(connector, o, initial, app);
   // A CI token is read before anything leaves the machine: an empty variable fails here, locally.
   const ciToken = o.refreshTokenStdin || o.refreshTokenEnv ? await readCiToken(ctx, o) : null;
-  const client = await oauthClientWithSecret(ctx, connector, initial);
+  const client: OAuthClient = app
+    ? { ...oauthClientFor(connector, initial, app), authMethod: auth.tokenEndpointAuthMethod ?? 'client_secret_post' }
+    : await oauthClientWithSecret(ctx, connector, initial);
   const config = auth.prepare ? await auth.prepare({ config: initial, http: linkHttp(ctx), signal: ctx.signal, trace: (l) => ctx.trace(l) }) : initial;
-  const as = await authServerFor(ctx, auth, issuer);
+  const tokenEndpoint = auth.tokenEndpoint ? (app?.tokenUrl ?? auth.tokenEndpoint) : undefined;
+  const as = tokenEndpoint ? await explicitOrDiscovered(ctx, '', tokenEndpoint) : await authServerFor(ctx, auth, issuer!);
   const tokens = ciToken !== null ? await fromRefreshToken(ctx, as, client, ciToken) : await fromBrowser(ctx, o, connector, auth, as, client, config);
   // Where refreshes and revocation go later: discovery again at the issuer, or the endpoints used now.
   const fixed = auth.discovery === 'site' || auth.discovery === 'endpoints';
   const m = as.metadata;
+  const recordIssuer = tokenEndpoint ? as.issuer : fixed ? m.issuer : issuer!;
   const secret: TokenRecord = {
     v: 1,
-    issuer: fixed ? m.issuer : issuer,
+    issuer: recordIssuer,
+    ...(tokenEndpoint ? { tokenEndpoint } : {}),
+    ...(app ? { appRef: appCredentialsRef(connector.id, initial.environment) } : {}),
     ...(fixed
       ? { endpoints: { authorization_endpoint: m.authorization_endpoint!, token_endpoint: m.token_endpoint!, ...(m.revocation_endpoint ? { revocation_endpoint: m.revocation_endpoint } : {}) } }
       : {}),
-    ...(client.clientSecret ? { clientSecretRef: clientSecretRef(connector.id) } : {}),
+    ...(client.clientSecret && !app ? { clientSecretRef: clientSecretRef(connector.id) } : {}),
     ...(client.authMethod ? { authMethod: client.authMethod } : {}),
     clientId: client.clientId,
     accessToken: tokens.accessToken,
@@ -70,8 +92,26 @@ export async function linkOAuth(ctx: Context, o: LinkOptions, connector: Connect
     tokenType: tokens.tokenType ?? 'bearer',
     obtainedAt: ctx.now().toISOString(),
   };
-  const profile = connector.fetchProfile ? await fetchProfile(ctx, connector, config.apiBase ?? issuer, secret.accessToken!, config) : null;
-  return { secret, profile, scopes: secret.scope ?? '', config };
+  const profile = connector.fetchProfile ? await fetchProfile(ctx, connector, config.apiBase ?? recordIssuer, secret.accessToken!, config) : null;
+  return { secret, profile, scopes: secret.scope ?? '', config: { ...config, ...(tokenEndpoint ? { issuer: recordIssuer } : {}) } };
+}
+
+/**
+ * Confidential clients with app credentials (RFC 6749 §2.1; `orderlink connector setup`): the
+ * connector completes its config among the environments whose app credentials are set up, and the
+ * API base is, in order: --base-url or the connector's environment variable (already in the
+ * config), the app's `--base-url` (a replica), the environment's documented host.
+ */
+async function confidentialConfig(ctx: Context, connector: Connector, config: ConnectionConfig): Promise<{ config: ConnectionConfig; app: AppCredentials | null }> {
+  const auth = connector.auth as OAuthStrategy;
+  if (!auth.confidential || !auth.completeConfig) return { config, app: null };
+  const prefix = appCredentialsRef(connector.id, '');
+  const setUp = (await ctx.vault()).list().filter((r) => r.startsWith(prefix)).map((r) => r.slice(prefix.length));
+  const done = auth.completeConfig(config, setUp);
+  const app = await readAppCredentials(ctx, connector, done.environment);
+  const apiBase = done.apiBase ?? app?.baseUrl ?? (done.environment ? connector.environments?.[done.environment] : undefined) ?? connector.baseUrl.default ?? undefined;
+  if (!apiBase) throw usageError('BASE_URL_REQUIRED', `${connector.displayName} needs an API base URL`, `Pass --base-url or set ${connector.baseUrl.env}.`);
+  return { config: { ...done, apiBase }, app };
 }
 
 const linkHttp = (ctx: Context) => createHttp({ fetch: ctx.fetch, policy: retryPolicyFromEnv(ctx.env), signal: ctx.signal, trace: (l) => ctx.trace(l) });

@@ -43,6 +43,23 @@ export function clientAuth(client: OAuthClient): oauth.ClientAuth {
   return client.authMethod === 'client_secret_post' ? oauth.ClientSecretPost(client.clientSecret) : oauth.ClientSecretBasic(client.clientSecret);
 }
 
+/**
+ * An authorization server configured by explicit endpoints instead of discovery, for servers that
+ * publish no RFC 8414 document (Login with Amazon has none). The endpoints get the same rule 8
+ * checks discovered ones do (https, or http on a loopback IP for replicas; no userinfo). There is
+ * no issuer document to compare against, so `issuer` is the token endpoint's origin: it names the
+ * server in token records and traces, and no ID token is ever accepted from such a server.
+ */
+export function explicitServer(endpoints: { tokenEndpoint: string; revocationEndpoint?: string }, opts: Omit<DiscoverOptions, 'signal'>): AuthServer {
+  const probe = new URL(endpoints.tokenEndpoint);
+  const loopbackHttp = probe.protocol === 'http:' && opts.allowLoopbackHttp && isLoopbackHost(probe.hostname);
+  const token = checkEndpoint('token endpoint', endpoints.tokenEndpoint, loopbackHttp);
+  const revocation = endpoints.revocationEndpoint === undefined ? undefined : checkEndpoint('revocation endpoint', endpoints.revocationEndpoint, loopbackHttp);
+  const metadata: oauth.AuthorizationServer = { issuer: token.origin, token_endpoint: token.href, ...(revocation ? { revocation_endpoint: revocation.href } : {}) };
+  (opts.trace ?? (() => {}))(`explicit endpoints at ${token.origin} (no discovery): revocation ${revocation ? 'supported' : 'not offered'}`);
+  return Object.freeze({ issuer: token.origin, metadata: Object.freeze(metadata), fetch: opts.fetch, allowLoopbackHttp: loopbackHttp, trace: opts.trace ?? (() => {}), ...(opts.limits ? { limits: opts.limits } : {}) });
+}
+
 export interface DiscoverOptions {
   allowLoopbackHttp: boolean;
   fetch: typeof globalThis.fetch;

@@ -63,6 +63,13 @@ export async function refreshTokens(as: AuthServer, client: OAuthClient, refresh
         hint: 'Link the account again: orderlink link --reconnect CONNECTION',
       });
     }
+    if (providerErrorCode(err) === 'invalid_client' && client.clientSecret) {
+      // RFC 6749 §5.2: client authentication failed — the app's id or secret, not the grant.
+      as.trace('refresh_token grant: invalid_client (the client id or secret was refused)');
+      throw oauthError('OAUTH_INVALID_CLIENT', 'the provider refused the app\'s client id or secret (invalid_client)', {
+        hint: 'Store them again from your app\'s developer console: orderlink connector setup CONNECTOR (the connection itself is fine).',
+      });
+    }
     throw toOAuthFailure(err, 'OAUTH_REFRESH_FAILED', 'refreshing the access token', opts.signal, 'Try again later; if it keeps failing, re-link the connection.');
   }
 }

@@ -21,6 +21,7 @@ import type { Connection, Store, PageCounts, PageWrite } from '../store/index.js
 import { classifiedHttp, defaultClassifier, StreamRestart, abortableSleep } from './classify.js';
 import { backoffDelay, createHttp, type RetryPolicy } from './http.js';
 import { mapRecords, type RecordError } from './pipeline.js';
+import { createPacer } from './ratelimit.js';
 import type { SessionSource } from './session.js';
 import { DEFAULT_MAX_DELETE_PERCENT, DeletionGuard, FEWER_RECORDS_MIN_HELD, FEWER_RECORDS_SHARE } from './guard.js';
 
@@ -39,6 +40,9 @@ export interface ConnectionResult {
   deleted: number;
   errors: number;
   requests: number;
+  /** Time spent waiting for the provider's usage plan (pacing), and the 429s it still answered. */
+  rateLimitWaitMs: number;
+  throttled: number;
   durationMs: number;
   recordErrors: RecordError[];
   error: { code: string; message: string; hint?: string | undefined } | null;
@@ -51,10 +55,12 @@ export interface ConnectionResult {
 export interface ProgressEvent {
   connectionId: number;
   handle: string;
-  phase: 'start' | 'page' | 'done';
+  phase: 'start' | 'page' | 'wait' | 'done';
   pages: number;
   fetched: number;
   result?: ConnectionResult;
+  /** phase 'wait': the rate limit holds the next request of `operation` until `until` (epoch ms). */
+  wait?: { operation: string; waitMs: number; until: number; requestsPerSecond: number };
 }
 
 export interface SyncConnectionOptions {
@@ -82,6 +88,8 @@ export interface SyncConnectionOptions {
   trace: (line: string) => void;
   audit: (action: string, connectionId: number | null, detail: Record<string, unknown>) => void;
   onProgress: (e: ProgressEvent) => void;
+  /** ORDERLINK_RATE_PLAN: overrides the connector's documented usage plans (tests, bench). */
+  ratePlan?: string | undefined;
 }
 
 /** How often a `stream` update is restarted from its first cursor before the run gives up. */
@@ -103,7 +111,7 @@ export async function syncConnection(o: SyncConnectionOptions): Promise<Connecti
   const mode = o.dryRun ? 'dry-run' : full ? 'full' : 'incremental';
   const result: ConnectionResult = {
     connectionId: conn.id, handle: o.handle, status: 'success', mode, pages: 0, fetched: 0, added: 0, updated: 0,
-    unchanged: 0, deleted: 0, errors: 0, requests: 0, durationMs: 0, recordErrors: [], error: null, warnings: [], held: null,
+    unchanged: 0, deleted: 0, errors: 0, requests: 0, rateLimitWaitMs: 0, throttled: 0, durationMs: 0, recordErrors: [], error: null, warnings: [], held: null,
   };
   const runRow = store.runs.start(o.runId, conn.id, mode, o.now().toISOString());
   o.audit('sync.start', conn.id, { mode, since: o.since });
@@ -118,7 +126,21 @@ export async function syncConnection(o: SyncConnectionOptions): Promise<Connecti
     const provider = safeHost(baseUrl) ?? connector.displayName;
 
     let session = await o.session.get('sync');
+    // Pacing per operation from the connector's usage plans (src/sync/ratelimit.ts); null when it has none.
+    const pacer = createPacer({
+      descriptor: connector.descriptor,
+      override: o.ratePlan,
+      trace: (l) => o.trace(`[${o.handle}] ${l}`),
+      onThrottled: () => result.throttled++,
+      onWait: (w) => {
+        result.rateLimitWaitMs += w.waitMs;
+        o.onProgress({ connectionId: conn.id, handle: o.handle, phase: 'wait', pages: result.pages, fetched: result.fetched, wait: { operation: w.operation, waitMs: w.waitMs, until: w.until, requestsPerSecond: w.plan.requestsPerSecond } });
+      },
+    });
+    const classify = connector.classify ?? defaultClassifier;
     const transport = createHttp({
+      pacer,
+      isUnauthorized: (r) => classify(r).kind === 'unauthorized',
       fetch: o.fetch,
       policy: o.policy,
       signal: o.signal,
@@ -137,7 +159,7 @@ export async function syncConnection(o: SyncConnectionOptions): Promise<Connecti
         : {}),
     });
     const http = classifiedHttp(transport, {
-      classify: connector.classify ?? defaultClassifier,
+      classify,
       policy: o.policy,
       provider,
       signal: o.signal,

@@ -10,6 +10,7 @@
 import type { HttpFunction } from '../connectors/types.js';
 import { OrderlinkError } from '../errors.js';
 import { providerMessage } from '../connectors/http.js';
+import type { Pacer } from './ratelimit.js';
 import { fetchLimited, hostOf, netLimitsFromEnv, ProviderTimeoutError, ResponseTooLargeError, type LimitedResponse, type NetLimits } from '../net-limits.js';
 
 export interface RetryPolicy {
@@ -81,6 +82,13 @@ export interface HttpDeps {
   onUnauthorized?: (staleAuthorization: string | undefined) => Promise<string>;
   /** Counts requests (the benchmark and tests read it). */
   onRequest?: () => void;
+  /** Paces requests per operation (src/sync/ratelimit.ts); a 429 without Retry-After then waits for its bucket. */
+  pacer?: Pacer | null;
+  /**
+   * Whether a non-401 answer means "the access token is stale" (the connector's classifier: SP-API
+   * says so with a 403); it triggers the same single refresh as a 401.
+   */
+  isUnauthorized?: (res: { status: number; headers: Headers; body: string }) => boolean;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
@@ -106,6 +114,16 @@ function safeUrl(url: string): string {
   return `${u.pathname}${u.search}`;
 }
 
+/**
+ * Put a refreshed access token where the stale one was: `Authorization: Bearer` (RFC 6750 §2.1),
+ * or SP-API's `x-amz-access-token` header, which carries the bare token.
+ */
+function setAccessToken(headers: Record<string, string>, authorization: string): void {
+  const amz = Object.keys(headers).find((k) => k.toLowerCase() === 'x-amz-access-token');
+  if (amz) headers[amz] = authorization.replace(/^Bearer\s+/i, '');
+  else headers.authorization = authorization;
+}
+
 export function createHttp(deps: HttpDeps): HttpFunction {
   const sleep = deps.sleep ?? defaultSleep;
   const p = deps.policy;
@@ -118,6 +136,7 @@ export function createHttp(deps: HttpDeps): HttpFunction {
       const started = Date.now();
       let res: LimitedResponse;
       try {
+        await deps.pacer?.before(url, deps.signal);
         deps.onRequest?.();
         res = await fetchLimited(
           deps.fetch,
@@ -128,7 +147,7 @@ export function createHttp(deps: HttpDeps): HttpFunction {
         );
       } catch (err) {
         if (deps.signal.aborted) throw interrupted();
-        if (err instanceof ResponseTooLargeError) throw err;
+        if (err instanceof ResponseTooLargeError || (err instanceof OrderlinkError && err.kind === 'interrupted')) throw err;
         const timeout = err instanceof ProviderTimeoutError ? err : null;
         const why = timeout ? timeout.message : `network error at ${hostOf(url)}`;
         if (attempt + 1 >= p.maxAttempts) {
@@ -148,9 +167,11 @@ export function createHttp(deps: HttpDeps): HttpFunction {
         continue;
       }
       deps.trace(`${init.method ?? 'GET'} ${safeUrl(url)} → ${res.status} (${Date.now() - started} ms)`);
-      if (res.status === 401 && deps.onUnauthorized && !refreshed) {
+      deps.pacer?.after(url, res.status, res.headers);
+      const classifiedStale = () => res.status >= 400 && res.status < 500 && res.status !== 429 && (deps.isUnauthorized?.({ status: res.status, headers: res.headers, body: new TextDecoder().decode(res.body) }) ?? false);
+      if (deps.onUnauthorized && !refreshed && (res.status === 401 || classifiedStale())) {
         refreshed = true;
-        headers.authorization = await deps.onUnauthorized(headers.authorization);
+        setAccessToken(headers, await deps.onUnauthorized(headers.authorization));
         attempt--; // the refresh retry does not count against the budget
         continue;
       }
@@ -164,8 +185,9 @@ export function createHttp(deps: HttpDeps): HttpFunction {
         if (attempt + 1 >= p.maxAttempts) {
           throw new OrderlinkError('RATE_LIMITED', `still rate limited after ${p.maxAttempts} attempts`, { hint: 'Run sync again later; nothing committed so far is lost.' });
         }
-        const d = ra ?? backoffDelay(attempt, p);
-        deps.trace(`rate limited; waiting ${d} ms${ra !== null ? ' (Retry-After)' : ''}`);
+        // With a pacer, a 429 without Retry-After emptied the operation's bucket: its wait is the right one.
+        const d = ra ?? (deps.pacer ? 0 : backoffDelay(attempt, p));
+        deps.trace(`rate limited; waiting ${d ? `${d} ms` : 'for the rate limit'}${ra !== null ? ' (Retry-After)' : ''}`);
         await sleep(d, deps.signal);
         continue;
       }

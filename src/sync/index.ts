@@ -76,6 +76,7 @@ export async function syncAll(ctx: Context, o: SyncAllOptions): Promise<Connecti
           audit: (a, id, d) => ctx.audit(a, id, d),
           onProgress: o.onProgress,
           ...(o.onRawPage ? { onRawPage: (records: readonly unknown[]) => o.onRawPage!(conn.id, records) } : {}),
+          ratePlan: ctx.env.ORDERLINK_RATE_PLAN,
         });
       }
     };

@@ -51,7 +51,7 @@ export function describeIssue(err: { issues: Issue[] }): { field: string; messag
 function recordId(clean: unknown): string | null {
   if (!clean || typeof clean !== 'object') return null;
   const r = clean as Record<string, unknown>;
-  for (const k of ['id', 'order_id', 'orderId', 'transaction_id']) if (typeof r[k] === 'string') return (r[k] as string).slice(0, 80);
+  for (const k of ['id', 'order_id', 'orderId', 'transaction_id', 'AmazonOrderId']) if (typeof r[k] === 'string') return (r[k] as string).slice(0, 80);
   return null;
 }
 

@@ -33,8 +33,13 @@ export function parseCredentialRecord(text: string): CredentialRecord {
   return r;
 }
 
+/** Aggregators with an app id/secret, and confidential OAuth clients (RFC 6749 §2.1). */
+export function needsAppCredentials(connector: Connector): boolean {
+  return (connector.auth.type === 'hostedLink' && connector.auth.needsAppCredentials) || (connector.auth.type === 'oauth' && connector.auth.confidential);
+}
+
 export async function readAppCredentials(ctx: Context, connector: Connector, environment: string | undefined): Promise<AppCredentials | null> {
-  if (connector.auth.type !== 'hostedLink' || !connector.auth.needsAppCredentials) return null;
+  if (!needsAppCredentials(connector)) return null;
   const vault = await ctx.vault();
   const text = vault.get(appCredentialsRef(connector.id, environment));
   if (text === undefined) {

@@ -28,6 +28,10 @@ export interface TokenRecord {
   /** Vault reference of a confidential client's secret (never the secret itself). */
   clientSecretRef?: string;
   authMethod?: 'client_secret_basic' | 'client_secret_post';
+  /** Servers without discovery (RFC 8414 absent, e.g. Login with Amazon): the token endpoint itself. */
+  tokenEndpoint?: string;
+  /** Confidential clients (RFC 6749 §2.1): the vault reference of the app credentials — never the secret. */
+  appRef?: string;
 }
 
 /** Refresh this long before expiry so a token never dies mid-request. */

@@ -4,7 +4,7 @@
  * the TokenManager calls.
  */
 import type { Context } from '../context.js';
-import type { ConnectionConfig, Connector } from '../connectors/types.js';
+import type { AppCredentials, ConnectionConfig, Connector } from '../connectors/types.js';
 import { OrderlinkError, usageError } from '../errors.js';
 import { TokenManager, type TokenRecord } from './index.js';
 
@@ -55,12 +55,19 @@ export async function discoverFor(ctx: Context, issuer: string): Promise<AuthSer
   return p;
 }
 
-/** The OAuth client for a connector: its own client id, or the one stored with the connection. */
-export function oauthClientFor(connector: Connector, config: ConnectionConfig = {}): OAuthClient {
+/**
+ * The OAuth client for a connector: its own client id, the one stored with the connection, or —
+ * for a confidential client (RFC 6749 §2.1) — the id and secret of `orderlink connector setup`.
+ */
+export function oauthClientFor(connector: Connector, config: ConnectionConfig = {}, app: AppCredentials | null = null): OAuthClient {
   if (connector.auth.type !== 'oauth') throw new OrderlinkError('NOT_OAUTH', `${connector.id} is not an OAuth connector`);
-  const clientId = connector.auth.clientId ?? config.clientId;
+  const clientId = connector.auth.clientId ?? app?.clientId ?? config.clientId;
   if (!clientId) throw usageError('CLIENT_ID_REQUIRED', `${connector.displayName} needs the client id of your app`, `Pass --client-id ID when linking: orderlink link ${connector.id} --client-id ID`);
-  return { clientId, ...(connector.auth.tokenEndpointAuthMethod ? { authMethod: connector.auth.tokenEndpointAuthMethod } : {}) };
+  return {
+    clientId,
+    ...(connector.auth.tokenEndpointAuthMethod ? { authMethod: connector.auth.tokenEndpointAuthMethod } : {}),
+    ...(connector.auth.confidential && app ? { clientSecret: app.secret } : {}),
+  };
 }
 
 /** Vault reference of a confidential connector's client secret (`connector add`, `connector setup`). */
@@ -100,12 +107,37 @@ export async function clientForRecord(ctx: Context, record: TokenRecord): Promis
   };
 }
 
+/**
+ * The authorization server of a connection: discovered at its issuer (RFC 8414), or built from an
+ * explicit token endpoint for servers that publish no metadata (the app's `--token-url` first).
+ */
+export async function authServerFor(ctx: Context, issuer: string, tokenEndpoint: string | undefined): Promise<AuthServer> {
+  if (tokenEndpoint === undefined) return discoverFor(ctx, issuer);
+  const { explicitServer } = await import('../oauth/index.js');
+  return explicitServer({ tokenEndpoint }, { allowLoopbackHttp: isLoopbackUrl(new URL(tokenEndpoint)), fetch: ctx.fetch, trace: (l) => ctx.trace(l) });
+}
+
+/** The app credentials a token record points at (confidential clients), read for one request. */
+async function appSecretFor(ctx: Context, record: TokenRecord): Promise<string | undefined> {
+  if (!record.appRef) return undefined;
+  const text = (await ctx.vault()).get(record.appRef);
+  if (text === undefined) {
+    throw new OrderlinkError('APP_CREDENTIALS_MISSING', 'the app credentials this connection refreshes with are no longer in the vault', {
+      hint: `Set them up again: orderlink connector setup CONNECTOR (they were stored as ${record.appRef}).`,
+    });
+  }
+  return (JSON.parse(text) as AppCredentials).secret;
+}
+
 export function createTokenManager(ctx: Context): TokenManager {
   return new TokenManager(ctx, async (record: TokenRecord) => {
     const { refreshTokens } = await import('../oauth/index.js');
-    const as = await authServerForRecord(ctx, record);
+    const as = record.tokenEndpoint ? await authServerFor(ctx, record.issuer, record.tokenEndpoint) : await authServerForRecord(ctx, record);
     ctx.trace(`refreshing the access token at ${record.issuer}`);
-    const fresh = await refreshTokens(as, await clientForRecord(ctx, record), record.refreshToken!, { signal: ctx.signal });
+    // App credentials (connector setup) or a client secret (connector add), read for this request only.
+    const appSecret = await appSecretFor(ctx, record);
+    const client = appSecret ? { clientId: record.clientId, clientSecret: appSecret, authMethod: record.authMethod ?? ('client_secret_post' as const) } : await clientForRecord(ctx, record);
+    const fresh = await refreshTokens(as, client, record.refreshToken!, { signal: ctx.signal });
     return {
       accessToken: fresh.accessToken,
       refreshToken: fresh.refreshToken ?? null,

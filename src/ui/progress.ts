@@ -13,6 +13,16 @@ export interface ProgressLine {
   items: number;
   done: boolean;
   status?: string;
+  /** A rate-limit wait in progress: the next request of `operation` is held until `until` (epoch ms). */
+  wait?: { operation: string; waitMs: number; until: number; requestsPerSecond: number } | undefined;
+}
+
+/** "rate limit: waiting 2m 58s, until 13:05:12 (searchOrders, 0.0056/s)" — the wait and when it ends, most important first (live lines are cut at the terminal's width). */
+export function describeWait(w: NonNullable<ProgressLine['wait']>): string {
+  const s = Math.ceil(w.waitMs / 1000);
+  const span = s >= 60 ? `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+  const at = new Date(w.until).toTimeString().slice(0, 8);
+  return `rate limit: waiting ${span}, until ${at} (${w.operation}, ${w.requestsPerSecond}/s)`;
 }
 
 export interface Progress {
@@ -30,6 +40,8 @@ export function createProgress(io: IO, mode: 'live' | 'lines' | 'off'): Progress
           seen.add(l.key);
           io.err(`sync ${l.label}: started`);
         }
+        // Waits of a second or more get a line: a paced sync can be quiet for minutes otherwise.
+        if (l.wait && l.wait.waitMs >= 1000) io.err(`sync ${l.label}: ${describeWait(l.wait)}`);
         if (l.done) io.err(`sync ${l.label}: ${l.status ?? 'done'} — ${l.items} orders in ${l.pages} page${l.pages === 1 ? '' : 's'}`);
       },
       stop() {},
@@ -52,7 +64,7 @@ export function createProgress(io: IO, mode: 'live' | 'lines' | 'off'): Progress
       const icon = l.done ? (l.status === 'success' ? c.green('✓') : c.yellow('!')) : c.cyan(spinner[frame % spinner.length]!);
       // The label is sanitised and cut to its cells first; the line is never cut afterwards, which
       // could split one of our own colour sequences (and leave the terminal coloured).
-      const text = `${icon} ${fitCells(l.label, 24)} ${String(l.pages).padStart(5)} pages ${String(l.items).padStart(8)} orders ${l.done ? c.dim(l.status ?? '') : c.dim(`${rate}/s`)}`;
+      const text = `${icon} ${fitCells(l.label, 24)} ${String(l.pages).padStart(5)} pages ${String(l.items).padStart(8)} orders ${l.done ? c.dim(l.status ?? '') : l.wait && l.wait.until > Date.now() ? c.yellow(describeWait({ ...l.wait, waitMs: l.wait.until - Date.now() })) : c.dim(`${rate}/s`)}`;
       out += `\x1b[2K${text}\n`;
     }
     drawn = lines.size;
