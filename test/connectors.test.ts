@@ -81,7 +81,9 @@ function casesOf(c: Connector): Case[] {
     .map((n) => {
       const expected = JSON.parse(readFileSync(join(dir, n), 'utf8')) as Record<string, unknown>;
       const name = n.replace(/\.json$/, '');
-      return { name, fixture: typeof expected.fixture === 'string' ? expected.fixture : `${name}.json`, expected };
+      // Default: fixtures/<name>.json, or the folder fixtures/<name>/ (one recorded body per operation).
+      const fallback = existsSync(join(ROOT, c.id, 'fixtures', `${name}.json`)) || !existsSync(join(ROOT, c.id, 'fixtures', name)) ? `${name}.json` : name;
+      return { name, fixture: typeof expected.fixture === 'string' ? expected.fixture : fallback, expected };
     });
 }
 
