@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, mapError, type ExitCodeValue } from './errors.js';
-import { defaultHome, validateProfile } from './paths.js';
+import { assertKnownProfile, defaultHome, validateProfile } from './paths.js';
 import { processIO, type IO } from './ui/io.js';
 import { safeJson } from './ui/safe-text.js';
 import type { Context, ContextOverrides } from './context.js';
@@ -41,6 +41,9 @@ export const MANIFEST: readonly ManifestEntry[] = [
   { name: 'disconnect', summary: 'Revoke a connection, delete its secret, keep or purge its orders', load: () => import('./commands/disconnect.js') },
   { name: 'audit', summary: 'Show and verify the hash-chained audit log', load: () => import('./commands/audit.js') },
   { name: 'doctor', summary: 'Check the runtime, data directory, database and vault', load: () => import('./commands/doctor.js') },
+  { name: 'export', summary: 'Export orders with their items as CSV, JSON, NDJSON or a standalone SQLite file', load: () => import('./commands/export.js') },
+  { name: 'purge', summary: 'Delete old orders (by age, connection or all), audited, and set a retention', load: () => import('./commands/purge.js') },
+  { name: 'profiles', summary: 'List profiles, show where each lives, delete one', load: () => import('./commands/profiles.js') },
   { name: 'backup', summary: 'Copy the database (and with --with-vault the sealed vault) to a file, safely during a sync', load: () => import('./commands/backup.js') },
   { name: 'vault', summary: 'Vault status, key rotation and key-source migration', load: () => import('./commands/vault.js') },
   { name: 'sandbox', summary: 'Run the built-in sandbox provider (OAuth server + orders API)', load: () => import('./commands/sandbox.js') },
@@ -101,6 +104,16 @@ Docs: README.md and docs/ in the package.`,
   return program;
 }
 
+/**
+ * Commands that may start a new profile (link, import, connector setup, smoke's CI linking, demo,
+ * sandbox) or that do not use one (completion, profiles). Every other command refuses a profile
+ * that does not exist (paths.ts assertKnownProfile): a typo is not a new empty profile.
+ */
+const PROFILE_FREE = new Set(['link', 'import', 'smoke', 'demo', 'sandbox serve', 'completion', 'profiles', 'profiles show', 'profiles delete']);
+function mayCreateProfile(name: string, options: unknown): boolean {
+  return PROFILE_FREE.has(name) || (name === 'connector' && (options as { kind?: unknown } | null)?.kind === 'setup');
+}
+
 /** The first argument that is not an option (or an option's value): the command's name. */
 function firstCommand(argv: readonly string[]): string | undefined {
   const withValue = new Set(['--home', '--profile']);
@@ -143,10 +156,12 @@ export async function main(argv: readonly string[], opts: MainOptions = {}): Pro
       const { createContext } = await import('./context.js');
       const g = program!.opts<{ home?: string; profile: string; json: boolean; verbose: boolean; color: boolean }>();
       const env = opts.overrides?.env ?? process.env;
+      const home = g.home ? (await import('node:path')).resolve(g.home) : defaultHome(env);
+      if (!mayCreateProfile(name, options)) assertKnownProfile(home, validateProfile(g.profile));
       const ctx = createContext(
         io,
         {
-          home: g.home ? (await import('node:path')).resolve(g.home) : defaultHome(env),
+          home,
           homeExplicit: Boolean(g.home || env.ORDERLINK_HOME),
           profile: validateProfile(g.profile),
           json: g.json,

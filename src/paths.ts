@@ -5,7 +5,7 @@
  * directory of its own under the home, holding its database, its vault and its lock files,
  * so profiles never share a key or a row.
  */
-import { lstatSync, mkdirSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { OrderlinkError, usageError } from './errors.js';
@@ -93,4 +93,40 @@ export function ensureProfileDirs(p: ProfilePaths): void {
   ensurePrivateDir(join(p.home, 'profiles'));
   ensurePrivateDir(p.dir);
   ensurePrivateDir(p.locks);
+}
+
+/** The profiles that exist under a home: the directories under `profiles/` with a valid name. */
+export function listProfiles(home: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(join(home, 'profiles'));
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => PROFILE_RE.test(n))
+    .filter((n) => {
+      try {
+        return lstatSync(join(home, 'profiles', n)).isDirectory();
+      } catch {
+        return false;
+      }
+    })
+    .sort();
+}
+
+/**
+ * A mistyped `--profile wrok` must not quietly become a new, empty profile: outside the commands
+ * that create one (link, import, connector setup, demo, sandbox), a profile that does not exist
+ * yet is a usage error naming the ones that do. `default` is what you get without asking, so it
+ * is never refused (a fresh home works as before).
+ */
+export function assertKnownProfile(home: string, profile: string): void {
+  if (profile === 'default' || listProfiles(home).includes(profile)) return;
+  const existing = listProfiles(home);
+  throw new OrderlinkError('UNKNOWN_PROFILE', `there is no profile "${profile}" in ${home}${existing.length ? ` (profiles: ${existing.join(', ')})` : ' (it has no profiles yet)'}`, {
+    kind: 'usage',
+    hint: `${existing.length ? `Pick one of: ${existing.map((p) => `--profile ${p}`).join(', ')}. ` : ''}To start a new profile "${profile}", link or import into it: orderlink --profile ${profile} link (or import); \`orderlink profiles\` lists them.`,
+    details: { profile, profiles: existing },
+  });
 }

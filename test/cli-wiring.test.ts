@@ -43,6 +43,14 @@ describe('argv wiring for every command', () => {
     [['vault', 'rotate'], 'vault rotate', {}],
     [['vault', 'migrate', '--to', 'passphrase'], 'vault migrate', { to: 'passphrase' }],
     [['vault', 'recreate', '--yes'], 'vault recreate', { yes: true }],
+    [['export', '--format', 'csv', '--items', '--connection', 'amazon:default', '--since', '1y', '--min', '5', '-o', 'o.csv', '--force', '--include-deleted'], 'export', { format: 'csv', items: true, connection: ['amazon:default'], since: '1y', min: 5, output: 'o.csv', force: true, includeDeleted: true }],
+    [['export'], 'export', { items: false, force: false, includeDeleted: false }],
+    [['purge', '--older-than', '2y', '--connection', 'work', '--dry-run'], 'purge', { olderThan: '2y', connection: ['work'], all: false, dryRun: true, yes: false }],
+    [['purge', '--all', '--yes'], 'purge', { all: true, yes: true, dryRun: false }],
+    [['purge', '--set-retention', 'off'], 'purge', { setRetention: 'off', all: false }],
+    [['profiles'], 'profiles', { kind: 'list' }],
+    [['profiles', 'show', 'work'], 'profiles show', { kind: 'show', name: 'work' }],
+    [['profiles', 'delete', 'old', '--yes'], 'profiles delete', { kind: 'delete', name: 'old', yes: true }],
     [['backup', 'b.db', '--with-vault', '--force'], 'backup', { file: 'b.db', withVault: true, force: true }],
     [['backup', 'b.db'], 'backup', { file: 'b.db', withVault: false, force: false }],
     [['sandbox', 'serve', '--port', '4010', '--orders', '1000', '--seed', '7', '--faults', 'latency=5ms', '--auto-consent'], 'sandbox serve', { port: 4010, orders: 1000, seed: 7, faults: 'latency=5ms', autoConsent: true }],
@@ -78,6 +86,7 @@ describe('argv wiring for every command', () => {
     [['nosuchcommand'], /unknown command/],
     [['audit', '--limit', '0'], /--limit/],
     [['--profile', '../evil', 'connections'], /invalid profile name/],
+    [['export', '--format', 'xml'], /--format must be one of csv, json, ndjson, sqlite/],
   ];
   for (const [argv, message] of usage) {
     it(`usage error: ${argv.join(' ')}`, async () => {
@@ -99,7 +108,7 @@ describe('argv wiring for every command', () => {
   });
 
   it('every command and subcommand documents examples in --help', async () => {
-    const sub = ['orders show', 'orders stats', 'vault status', 'vault rotate', 'vault migrate', 'sandbox serve'];
+    const sub = ['orders show', 'orders stats', 'vault status', 'vault rotate', 'vault migrate', 'sandbox serve', 'profiles show', 'profiles delete'];
     for (const c of [...MANIFEST.map((m) => m.name), ...sub]) {
       const r = await parse([...c.split(' '), '--help']);
       expect(r.stdout, c).toMatch(/Examples:/);

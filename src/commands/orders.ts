@@ -90,7 +90,7 @@ function parseCurrency(v: string): string {
 }
 
 /** The filters, declared on `orders` and again on `orders stats` (for its --help). */
-function filterFlags(cmd: Command): Command {
+export function filterFlags(cmd: Command): Command {
   return cmd
     .option('--connection <id>', 'only this connection (number, connector:alias or alias; repeatable)', collect)
     .option('--retailer <name>', 'only this retailer (any case)')
@@ -189,7 +189,7 @@ function untilFlag(v: string, now: Date): string {
   return /^\d+\s*(mo|y)$/.test(t) ? sinceFlag(t, now) : parseDateFlag(t, '--until', now);
 }
 
-function buildFilter(ctx: Context, o: FilterOptions): OrderFilter {
+export function buildFilter(ctx: Context, o: FilterOptions): OrderFilter {
   const store = ctx.store();
   const f: OrderFilter = {};
   if (o.connection?.length) f.connectionIds = [...new Set(o.connection.map((c) => store.connections.resolve(c).id))];

@@ -82,6 +82,8 @@ export async function syncAll(ctx: Context, o: SyncAllOptions): Promise<Connecti
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency, o.connections.length)) }, worker));
     if (!o.dryRun) {
+      // Retention (`orderlink purge --set-retention 2y`, off by default), under this sync's lock.
+      await (await import('./retention.js')).retentionAfterSync(ctx);
       // Bring the order totals up to date here, where the user already waits, so the `orders`
       // and `orders stats` right after a sync answer at once (category totals, dearer to
       // rebuild, stay lazy: the first `stats --by category` rebuilds what this sync touched).

@@ -1,0 +1,114 @@
+/**
+ * What `orderlink export` writes: the order record of `orders --json` (orderRecord, a contract:
+ * fields are added, never renamed) plus every amount as `*_minor` integers and `deleted_at`, and
+ * with --items the line items — nested in JSON/NDJSON, one CSV row per item with the order's
+ * columns repeated. Streamed in chunks through a writer that waits for the reader (constant
+ * memory); CSV cells go through csvEscape (RFC 4180, OWASP CSV-injection safe). docs/export.md.
+ */
+import { formatMinor, lineAmount, type MinorSum } from '../connectors/money.js';
+import type { ItemRow, OrderRow } from '../store/queries.js';
+import { orderRecord, type Handles } from './orders-view.js';
+import { csvEscape } from './render.js';
+import { safeJson } from './safe-text.js';
+
+export type ExportFormat = 'csv' | 'json' | 'ndjson';
+
+/** CSV columns of an order, in this order (documented in docs/export.md). */
+export const ORDER_COLUMNS = [
+  'id', 'connection', 'order_id', 'order_date', 'retailer', 'status', 'currency',
+  'subtotal', 'subtotal_minor', 'tax', 'tax_minor', 'shipping', 'shipping_minor', 'discount', 'discount_minor',
+  'total', 'total_minor', 'refunded', 'refunded_minor', 'item_count', 'deleted_at',
+] as const;
+/** With --items, these follow the order's columns on each row (an order without items: one row, these empty). */
+export const ITEM_COLUMNS = ['line_no', 'item_name', 'sku', 'quantity', 'unit_price', 'unit_price_minor', 'amount', 'amount_minor', 'category'] as const;
+
+export function itemRecord(i: ItemRow, currency: string) {
+  const amount = lineAmount(i.unitPrice, i.quantity);
+  return {
+    line_no: i.lineNo,
+    name: i.name,
+    sku: i.sku,
+    quantity: i.quantity,
+    unit_price: formatMinor(i.unitPrice, currency),
+    unit_price_minor: i.unitPrice,
+    amount: formatMinor(amount, currency),
+    amount_minor: amount,
+    category: i.category,
+  };
+}
+
+/** One exported order: orderRecord, the other amounts in minor units, deleted_at, and items when asked. */
+export function exportRecord(o: OrderRow, handles: Handles, items?: readonly ItemRow[]) {
+  return {
+    ...orderRecord(o, handles),
+    subtotal_minor: o.subtotal,
+    tax_minor: o.tax,
+    shipping_minor: o.shipping,
+    discount_minor: o.discount,
+    refunded_minor: o.refunded,
+    deleted_at: o.deletedAt,
+    ...(items ? { items: items.map((i) => itemRecord(i, o.currency)) } : {}),
+  };
+}
+
+const csvLine = (values: ReadonlyArray<string | number | bigint | null>): string => values.map((v) => csvEscape(v === null ? '' : String(v))).join(',') + '\r\n';
+
+function csvRows(o: OrderRow, handles: Handles, items: readonly ItemRow[] | undefined): string {
+  const rec = exportRecord(o, handles) as unknown as Record<string, string | number | MinorSum | null>;
+  const head = ORDER_COLUMNS.map((k) => rec[k] ?? null);
+  if (!items) return csvLine(head);
+  if (items.length === 0) return csvLine([...head, ...ITEM_COLUMNS.map(() => null)]);
+  return items
+    .map((i) => {
+      const r = itemRecord(i, o.currency);
+      return csvLine([...head, r.line_no, r.name, r.sku, r.quantity, r.unit_price, r.unit_price_minor, r.amount, r.amount_minor, r.category]);
+    })
+    .join('');
+}
+
+export interface ExportCounts {
+  orders: number;
+  items: number;
+  /** The writer's reader went away (`| head`) before the end. */
+  stopped: boolean;
+}
+
+/** Chunks of about this size are handed to the writer. */
+const CHUNK = 64 * 1024;
+
+/**
+ * Write orders (and with `itemsOf` their items) as CSV, JSON or NDJSON. `write` resolves when the
+ * chunk is accepted (false: the reader has gone, stop quietly); between chunks the event loop gets
+ * a turn so Ctrl-C is heard (`signal`).
+ */
+export async function streamExport(
+  write: (chunk: string) => Promise<boolean>,
+  rows: Iterable<OrderRow>,
+  format: ExportFormat,
+  handles: Handles,
+  itemsOf: ((orderRowId: number) => ItemRow[]) | undefined,
+  signal?: AbortSignal,
+): Promise<ExportCounts> {
+  let buf = format === 'csv' ? csvLine([...ORDER_COLUMNS, ...(itemsOf ? ITEM_COLUMNS : [])]) : format === 'json' ? '[' : '';
+  let orders = 0;
+  let items = 0;
+  const flush = async (): Promise<boolean> => {
+    const chunk = buf;
+    buf = '';
+    const ok = chunk === '' ? true : await write(chunk);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    return ok && !signal?.aborted;
+  };
+  for (const o of rows) {
+    const its = itemsOf?.(o.id);
+    items += its?.length ?? 0;
+    if (format === 'csv') buf += csvRows(o, handles, its);
+    else if (format === 'ndjson') buf += safeJson(exportRecord(o, handles, its)) + '\n';
+    else buf += `${orders === 0 ? '\n' : ',\n'}${safeJson(exportRecord(o, handles, its), 2).replace(/^/gm, '  ')}`;
+    orders++;
+    // Leaving the loop early also closes the SQLite statement behind the iterator.
+    if (buf.length >= CHUNK && !(await flush())) return { orders, items, stopped: true };
+  }
+  if (format === 'json') buf += orders === 0 ? ']\n' : '\n]\n';
+  return { orders, items, stopped: !(await flush()) };
+}
