@@ -94,7 +94,8 @@ export async function collectBundle(ctx: Context, checks: readonly Check[]): Pro
       environment_variables_set: envNames,
       pager: ctx.env.ORDERLINK_PAGER !== undefined ? 'ORDERLINK_PAGER' : ctx.env.PAGER !== undefined ? 'PAGER' : 'default',
     },
-    checks: checks.map((c) => ({ name: c.name, status: c.status })),
+    // Details name paths (the home becomes <home>) and our own findings; redact.ts checks them too.
+    checks: checks.map((c) => ({ name: c.name, status: c.status, detail: c.detail.split(ctx.paths.home).join('<home>') })),
   };
   if (!existsSync(ctx.paths.db)) {
     bundle.database = { present: false };
