@@ -116,7 +116,7 @@ const FILTER_KEYS = ['connection', 'retailer', 'since', 'until', 'status', 'curr
 const LIST_ONLY_KEYS = ['limit', 'sort', 'reverse', 'ndjson', 'csv'] as const;
 /** Piped `orders stats` columns, in order. */
 const STATS_TSV_COLUMNS = ['currency', 'group', 'orders', 'total', 'refunded'] as const;
-const TSV_HELP = `Piped (tab-separated) columns, in this order: ${TSV_COLUMNS.join(', ')}`;
+const TSV_HELP = `Piped (tab-separated) columns, in this order:\n  ${TSV_COLUMNS.join(', ')}`;
 
 export function register(cmd: Command, app: App): void {
   filterFlags(cmd)
@@ -148,7 +148,7 @@ Examples:
   $ orderlink orders --retailer Target --retailer Walmart --since 90d
   $ orderlink orders --sort total --currency USD --limit 10   # the ten largest in dollars
   $ orderlink orders --search "coffee beans" --min 10 --max 40
-  $ orderlink orders --header | column -t -s $'\t'
+  $ orderlink orders --header | column -t -s $'\\t'
   $ orderlink orders --csv > orders.csv
   $ orderlink orders --ndjson | jq -r '.total' | head
   $ orderlink orders show SB-alice-000042
