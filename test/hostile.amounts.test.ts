@@ -107,7 +107,7 @@ describe('H44 — no stored amount can make the rollups, a sync or `orders stats
     const tsv = await runCli(['--home', home, 'orders', 'stats', '--by', 'retailer'], { env });
     expect(tsv.code, tsv.stderr).toBe(0);
     expect(tsv.stdout).toContain('USD\tWhale\t20000\t200000000000000000.00\t10000000000000.00');
-    for (const args of [['orders', 'stats'], ['orders', 'stats', '--min', '1'], ['orders', 'stats', '--by', 'category', '--search', 'bolts'], ['orders', '--limit', '5'], ['orders', '--sort', 'total', '--limit', '3']]) {
+    for (const args of [['orders', 'stats'], ['orders', 'stats', '--min', '1'], ['orders', 'stats', '--by', 'category', '--search', 'bolts'], ['orders', '--limit', '5'], ['orders', '--sort', 'total', '--currency', 'USD', '--limit', '3']]) {
       const r = await runCli(['--home', home, ...args], { env });
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
     }

@@ -49,7 +49,7 @@ describe('link without a connector', () => {
       expect(t.io.stderrText()).toContain(CONSENT_TEXT);
       expect(t.io.stderrText()).toMatch(/orderlink import amazon PATH/);
       expect(t.ctx.store().connections.list()).toEqual([]);
-      expect(t.ctx.store().audit.list().map((a) => a.action)).toEqual(['link.import_explained']);
+      expect(t.ctx.store().audit.list().map((a) => a.action)).toEqual(['consent.shown', 'link.import_explained']);
     } finally {
       t.cleanup();
     }
@@ -62,7 +62,7 @@ describe('link without a connector', () => {
       expect(await runLink(t.ctx, base)).toBe(1);
       expect(t.io.stderrText()).toMatch(/orderlink connector setup knot|not in this build of orderlink yet/);
       expect(t.ctx.store().connections.list()).toEqual([]);
-      expect(t.ctx.store().audit.list().map((a) => a.action)).toEqual(['link.unavailable']);
+      expect(t.ctx.store().audit.list().map((a) => a.action)).toEqual(['consent.shown', 'link.unavailable']);
     } finally {
       t.cleanup();
     }

@@ -151,9 +151,13 @@ describe('orders: filters', () => {
     }
   });
 
-  it('--sort total compares major units; --sort retailer is A→Z; --reverse flips; --limit cuts', async () => {
-    expect(await ids({ sort: 'total' })).toEqual(['personal/SB-3', 'work/W-9', 'work/SB-1', 'personal/SB-7', 'personal/SB-2', 'personal/SB-1', 'personal/SB-4']);
-    expect(await ids({ sort: 'total', reverse: true, limit: 2 })).toEqual(['personal/SB-4', 'personal/SB-1']);
+  it('--sort total compares within one currency; --sort retailer is A→Z; --reverse flips; --limit cuts', async () => {
+    // ¥1,200 is not "more" than $329.99: across currencies the sort would mislead, so it is refused.
+    await usage(() => runOrders(seeded().ctx, { sort: 'total' }), 'SORT_ACROSS_CURRENCIES', /different currencies \(these orders are in EUR, JPY, KWD, USD\)/);
+    expect(await ids({ sort: 'total', currency: 'USD' })).toEqual(['work/W-9', 'work/SB-1', 'personal/SB-2', 'personal/SB-1']);
+    expect(await ids({ sort: 'total', currency: 'USD', reverse: true, limit: 2 })).toEqual(['personal/SB-1', 'personal/SB-2']);
+    // Every matching order in one currency: no --currency needed.
+    expect(await ids({ sort: 'total', retailer: ['target', 'BEST BUY'] })).toEqual(['work/W-9', 'work/SB-1', 'personal/SB-1']);
     expect(await ids({ sort: 'retailer', limit: 3 })).toEqual(['personal/SB-4', 'personal/SB-2', 'work/W-9']);
     expect(await ids({ reverse: true, limit: 1 })).toEqual(['work/W-9']);
   });

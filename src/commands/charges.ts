@@ -11,7 +11,8 @@ import { displayMoney, formatMinor } from '../connectors/money.js';
 import { usageError } from '../errors.js';
 import { connectionHandle, type ChargeFilter, type ChargeRow } from '../store/index.js';
 import { csvEscape, pickFormat, renderTable, type Column } from '../ui/render.js';
-import { parsePositiveInt } from './options.js';
+import { isCalendarDate, parsePositiveInt } from './options.js';
+import { page } from '../ui/pager.js';
 
 export interface ChargesOptions {
   connection?: string[];
@@ -23,7 +24,14 @@ export interface ChargesOptions {
   limit?: number;
   ndjson?: boolean;
   csv?: boolean;
+  /** A header line before piped (tab-separated) output. */
+  header?: boolean;
+  /** false with --no-pager. */
+  pager?: boolean;
 }
+
+/** Piped (tab-separated) columns, in order (add at the end, never reorder). */
+export const CHARGES_TSV_COLUMNS = ['date', 'merchant', 'amount', 'currency', 'status', 'category', 'connection'] as const;
 
 const TTY_LIMIT = 50;
 const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
@@ -31,14 +39,16 @@ const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?
 export function register(cmd: Command, app: App): void {
   cmd
     .option('--connection <id>', 'only this connection (number, connector:alias or alias; repeatable)', collect)
-    .option('--since <date>', 'on or after this calendar day: 2026-01-31, 2026-01 (its first day), or 90d / 2w / 3mo / 1y back')
-    .option('--until <date>', 'on or before this calendar day: 2026-03-31, 2026-03 (its last day), or a span back')
+    .option('--since <date>', 'on or after this calendar day: 2026-01-31, 2026-01 (its first day), or 90d / 2w / 3mo / 1y back', (v) => (calendarFlag(v, '--since', new Date()), v))
+    .option('--until <date>', 'on or before this calendar day: 2026-03-31, 2026-03 (its last day), or a span back', (v) => (calendarFlag(v, '--until', new Date()), v))
     .option('--merchant <text>', 'merchant contains this text (any case)')
     .option('--pending', 'only charges that have not posted yet')
     .option('--posted', 'only posted charges')
     .option('-n, --limit <n>', `at most N charges (default on a terminal: ${TTY_LIMIT}; piped and exports: all)`, (v) => parsePositiveInt(v, '--limit'))
     .option('--ndjson', 'one JSON object per line, streamed')
     .option('--csv', 'CSV (RFC 4180) with a header row')
+    .option('--header', 'start piped (tab-separated) output with a line of column names')
+    .option('--no-pager', 'never page a long table (also ORDERLINK_PAGER= or PAGER=)')
     .addHelpText(
       'after',
       `
@@ -46,6 +56,10 @@ Charges are card and bank transactions (from Plaid). They are kept apart from or
 charge and the order it paid for are one purchase, so \`orders\` and \`orders stats\` never count
 charges. Amounts: positive = money out (a purchase), negative = money in (a refund). Dates are the
 bank's calendar dates (no time-zone shift). A pending charge that posts is shown once.
+
+On a terminal the table fits its width and a long one goes through $ORDERLINK_PAGER, $PAGER or
+less -FRX. Piped (tab-separated) columns, in this order: ${CHARGES_TSV_COLUMNS.join(', ')}
+(--header names them first).
 
 JSON fields: transaction_id, date, datetime, merchant, amount (decimal string), amount_minor,
 currency, pending, category, account_id, connection, pending_transaction_id.
@@ -63,7 +77,9 @@ Examples:
 /** A calendar date (YYYY-MM-DD) from a flag: a day, a month (its first or last day) or a span back from today. */
 export function calendarFlag(v: string, flag: '--since' | '--until', now: Date): string {
   const t = v.trim();
-  if (/^\d{4}-\d{2}-\d{2}$/.test(t) && !Number.isNaN(Date.parse(`${t}T00:00:00Z`))) return t;
+  const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(t);
+  // Date.parse would roll 2026-02-30 over to March 2: an impossible day is refused instead.
+  if (day && isCalendarDate(Number(day[1]), Number(day[2]), Number(day[3]))) return t;
   const month = /^(\d{4})-(\d{2})$/.exec(t);
   if (month && Number(month[2]) >= 1 && Number(month[2]) <= 12) {
     if (flag === '--since') return `${t}-01`;
@@ -78,13 +94,14 @@ export function calendarFlag(v: string, flag: '--since' | '--until', now: Date):
     else d.setUTCMonth(d.getUTCMonth() - n * (span[2] === 'y' ? 12 : 1));
     return d.toISOString().slice(0, 10);
   }
-  throw usageError('BAD_DATE', `${flag} expects a day like 2026-01-31, a month like 2026-01, or a span like 90d, 2w, 3mo, 1y; got "${v.slice(0, 40)}"`);
+  throw usageError('BAD_DATE', `${flag} expects a day like 2026-01-31, a month like 2026-01, or a span like 90d, 2w, 3mo, 1y; got "${v.slice(0, 40)}"`, 'Months run from 01 to 12 and days up to the month\'s last day.');
 }
 
 /** Text from a bank, made safe for a terminal (SECURITY.md rule 30): no control characters or bidi overrides. */
 const printable = (s: string): string => s.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, ' ');
 
 export async function runCharges(ctx: Context, o: ChargesOptions): Promise<number> {
+  if (o.header && (ctx.json || o.ndjson)) throw usageError('BAD_OPTION', '--header is for tab-separated (piped) output', 'JSON carries its field names; --csv always has a header row.');
   if (o.pending && o.posted) throw usageError('BAD_OPTION', '--pending and --posted exclude each other', 'Use one of them, or neither for both.');
   const store = ctx.store();
   const now = ctx.now();
@@ -139,7 +156,7 @@ export async function runCharges(ctx: Context, o: ChargesOptions): Promise<numbe
   const rows = [...store.charges.iterate(f)];
   const cols: Column<ChargeRow>[] = [
     { key: 'date', get: (r) => r.date },
-    { key: 'merchant', get: (r) => printable(r.merchant).slice(0, 40) },
+    { key: 'merchant', get: (r) => printable(r.merchant) },
     { key: 'amount', get: (r) => (format === 'table' ? displayMoney(r.amount, r.currency) : formatMinor(r.amount, r.currency)), align: 'right' },
     { key: 'currency', get: (r) => r.currency },
     { key: 'status', get: (r) => (r.pending ? 'pending' : 'posted'), ...(format === 'table' ? { style: (v: string) => (v === 'pending' ? io.color.yellow(v) : v) } : {}) },
@@ -147,6 +164,7 @@ export async function runCharges(ctx: Context, o: ChargesOptions): Promise<numbe
     { key: 'connection', get: (r) => handles.get(r.connection_id) ?? String(r.connection_id) },
   ];
   if (format === 'tsv') {
+    if (o.header) io.out(CHARGES_TSV_COLUMNS.join('\t'));
     for (const r of rows) io.out(cols.map((c) => String(c.get(r) ?? '').replace(/[\t\n]/g, ' ')).join('\t'));
     return 0;
   }
@@ -154,7 +172,7 @@ export async function runCharges(ctx: Context, o: ChargesOptions): Promise<numbe
     io.err(store.connections.list().some((c) => c.connector === 'plaid') ? 'No charges match.' : 'No charges yet. Link a bank or card with `orderlink link plaid`, then run `orderlink sync`.');
     return 0;
   }
-  io.out(renderTable(io, rows, cols));
+  await page(io, renderTable(io, rows, cols).split('\n'), { json: false, pager: o.pager !== false, env: ctx.env });
   const { limit: _omit, ...unlimited } = f;
   const totals = store.charges.totals(unlimited);
   const count = totals.reduce((n, t) => n + t.count, 0);

@@ -20,18 +20,43 @@ export interface Check {
   fix?: string;
 }
 
-export function register(cmd: Command, app: App): void {
-  cmd
-    .addHelpText('after', '\nExamples:\n  $ orderlink doctor\n  $ orderlink doctor --json | jq ".checks[] | select(.status != \\"ok\\")"\n')
-    .action(() => app.run('doctor', {}, runDoctor));
+export interface DoctorOptions {
+  /** Write a diagnostic bundle (JSON, safe to share) to this file instead of the report. */
+  bundle?: string;
 }
 
-export async function runDoctor(ctx: Context): Promise<number> {
-  const checks: Check[] = [];
-  checks.push(checkRuntime());
-  checks.push(checkDataDir(ctx));
-  checks.push(...(await checkDatabase(ctx)));
-  checks.push(...(await checkVault(ctx)));
+export function register(cmd: Command, app: App): void {
+  cmd
+    .option('--bundle <file>', 'write a diagnostic bundle (JSON, 0600, a new file) that is safe to attach to a public bug report')
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 when no check failed (warnings included: they are named, with a fix, and counted in
+the last line), 1 when any check failed.
+
+--bundle FILE writes what a bug report needs — versions (orderlink, Node, SQLite, OS), settings
+(the kind of key source, never the key), each connection's connector, status, counts and last
+error code (connections are conn-1, conn-2…), recent sync runs (codes, counts, durations), the
+schema version, the audit chain's verification and these checks — with every secret, token,
+account name, alias, order id, amount, address and item name left out. Read it before you share
+it: it is plain JSON. It never replaces an existing file. The exit code is the report's (the
+bundle is written either way).
+
+Examples:
+  $ orderlink doctor
+  $ orderlink doctor --json | jq ".checks[] | select(.status != \\"ok\\")"
+  $ orderlink doctor --bundle orderlink-diagnostics.json
+`,
+    )
+    .action((o: DoctorOptions) => app.run('doctor', o.bundle === undefined ? {} : ({ bundle: o.bundle } satisfies DoctorOptions), runDoctor));
+}
+
+export async function runDoctor(ctx: Context, o: DoctorOptions = {}): Promise<number> {
+  if (o.bundle !== undefined) {
+    const { runBundle } = await import('../diagnostics/index.js');
+    return runBundle(ctx, o.bundle, await doctorChecks(ctx));
+  }
+  const checks = await doctorChecks(ctx);
   const failed = checks.some((c) => c.status === 'fail');
   const io = ctx.io;
   if (ctx.json) {
@@ -47,9 +72,25 @@ export async function runDoctor(ctx: Context): Promise<number> {
     for (const c of checks.filter((c) => c.status !== 'ok' && c.fix)) {
       io.err(`${c.status === 'fail' ? io.errColor.red('✗') : io.errColor.yellow('!')} ${c.name}: ${c.fix}`);
     }
-    if (!failed) io.err(io.errColor.green('All checks passed.'));
+    io.err(verdict(io, checks));
   }
   return failed ? ExitCode.FAILURE : ExitCode.OK;
+}
+
+/** Every check, in the order of the report (also what a diagnostic bundle carries). */
+export async function doctorChecks(ctx: Context): Promise<Check[]> {
+  return [checkRuntime(), checkDataDir(ctx), ...(await checkDatabase(ctx)), ...(await checkVault(ctx))];
+}
+
+/** The last line: "All checks passed." only when every check is ok — never beside a warning. */
+export function verdict(io: Context['io'], checks: readonly Check[]): string {
+  const count = (s: CheckStatus) => checks.filter((c) => c.status === s).length;
+  const n = (k: number, word: string) => `${k} ${word}${k === 1 ? '' : 's'}`;
+  const failed = count('fail');
+  const warned = count('warn');
+  if (failed) return io.errColor.red(`${n(failed, 'check')} failed${warned ? `, ${n(warned, 'warning')}` : ''}.`);
+  if (warned) return io.errColor.yellow(`No check failed; ${n(warned, 'warning')} (see above).`);
+  return io.errColor.green('All checks passed.');
 }
 
 function checkRuntime(): Check {

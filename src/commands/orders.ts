@@ -6,14 +6,15 @@
 import type { Command } from 'commander';
 import type { App } from '../cli.js';
 import type { Context } from '../context.js';
-import { addMinor, formatMinor, isCurrencyCode, type MinorSum } from '../connectors/money.js';
+import { addMinor, formatMinor, isKnownCurrency, type MinorSum } from '../connectors/money.js';
 import { OrderlinkError, usageError } from '../errors.js';
-import { connectionHandle } from '../store/index.js';
 import type { OrderFilter, OrderRow, SortKey } from '../store/index.js';
 import { ftsQuery } from '../store/queries.js';
 import { monthRange, seriesByCurrency, shapeSeries, type StatGroup, type StatsBy } from '../store/stats.js';
 import { renderChart } from '../ui/chart.js';
-import { listFooter, orderDetailRecord, orderTable, renderOrderDetail, streamOrders, type Handles } from '../ui/orders-view.js';
+import { listFooter, orderTable, streamOrders, TSV_COLUMNS } from '../ui/orders-view.js';
+import { handlesOf, runOrdersShow, type OrdersShowOptions } from './orders-show.js';
+import { page } from '../ui/pager.js';
 import { printJson } from '../ui/render.js';
 import { tsvCell } from '../ui/safe-text.js';
 import { parseDateFlag, parsePositiveInt } from './options.js';
@@ -29,12 +30,14 @@ const TTY_TOP = 10;
 /** Filters shared by `orders` and `orders stats`; dates stay as typed until run time (ctx.now()). */
 export interface FilterOptions {
   connection?: string[];
-  retailer?: string;
+  /** Any of these retailers (the repeatable flag gives a list; one string still works). */
+  retailer?: string | string[];
   since?: string;
   until?: string;
   currency?: string;
   status?: string[];
-  category?: string;
+  /** Orders with an item in any of these categories (a list, or one string). */
+  category?: string | string[];
   /** Major units of each order's currency. */
   min?: number;
   max?: number;
@@ -47,15 +50,19 @@ export interface OrdersOptions extends FilterOptions {
   reverse?: boolean;
   ndjson?: boolean;
   csv?: boolean;
+  /** A header line before piped (tab-separated) output. */
+  header?: boolean;
+  /** false with --no-pager. */
+  pager?: boolean;
 }
 
-export interface OrdersShowOptions {
-  order: string;
-}
+export { runOrdersShow, type OrdersShowOptions };
 
 export interface OrdersStatsOptions extends FilterOptions {
   by?: StatsBy;
   top?: number;
+  header?: boolean;
+  pager?: boolean;
 }
 
 const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
@@ -83,22 +90,23 @@ function parseStatuses(v: string): string[] {
   return list;
 }
 
+/** Shape only here; whether the code exists (ISO 4217, or in this database) is checked in buildFilter. */
 function parseCurrency(v: string): string {
   const c = v.trim().toUpperCase();
-  if (!isCurrencyCode(c)) throw usageError('BAD_OPTION', `--currency expects an ISO 4217 code like USD, EUR or JPY, got "${v.slice(0, 10)}"`);
+  if (!/^[A-Z]{3}$/.test(c)) throw usageError('BAD_CURRENCY', `--currency expects an ISO 4217 code like USD, EUR or JPY, got "${v.slice(0, 10)}"`);
   return c;
 }
 
-/** The filters, declared on `orders` and again on `orders stats` (for its --help). */
+/** The filters, declared on `orders` and again on `orders stats` (for its --help); `export` reuses them. */
 export function filterFlags(cmd: Command): Command {
   return cmd
     .option('--connection <id>', 'only this connection (number, connector:alias or alias; repeatable)', collect)
-    .option('--retailer <name>', 'only this retailer (any case)')
-    .option('--since <date>', 'placed on or after: 2026-01-31, 2026-01, an ISO date-time, or 90d / 2w / 3mo / 1y')
-    .option('--until <date>', 'placed before the end of this day or month (2026-03-31, 2026-03), or before a time (30d)')
+    .option('--retailer <name>', 'only this retailer (any case; repeat for any of several)', collect)
+    .option('--since <date>', 'placed on or after: 2026-01-31, 2026-01, an ISO date-time, or 90d / 2w / 3mo / 1y', (v) => dateText(v, '--since'))
+    .option('--until <date>', 'placed before the end of this day or month (2026-03-31, 2026-03), or before a time (30d)', (v) => dateText(v, '--until'))
     .option('--status <list>', `only these statuses, comma-separated: ${STATUSES.join(', ')}`, parseStatuses)
     .option('--currency <code>', 'only orders in this currency (ISO 4217)', parseCurrency)
-    .option('--category <name>', 'only orders with an item in this category (any case)')
+    .option('--category <name>', 'only orders with an item in this category (any case; repeat for any of several)', collect)
     .option('--min <amount>', "total at least this, in the order's own currency (10 = $10.00 = ¥10)", (v) => parseAmount(v, '--min'))
     .option('--max <amount>', "total at most this, in the order's own currency", (v) => parseAmount(v, '--max'))
     .option('-s, --search <text>', 'words in item names ("coffee beans"; the last word may be a prefix)');
@@ -106,26 +114,41 @@ export function filterFlags(cmd: Command): Command {
 
 const FILTER_KEYS = ['connection', 'retailer', 'since', 'until', 'status', 'currency', 'category', 'min', 'max', 'search'] as const;
 const LIST_ONLY_KEYS = ['limit', 'sort', 'reverse', 'ndjson', 'csv'] as const;
+/** Piped `orders stats` columns, in order. */
+const STATS_TSV_COLUMNS = ['currency', 'group', 'orders', 'total', 'refunded'] as const;
+const TSV_HELP = `Piped (tab-separated) columns, in this order:\n  ${TSV_COLUMNS.join(', ')}`;
 
 export function register(cmd: Command, app: App): void {
   filterFlags(cmd)
     .option('-n, --limit <n>', `at most N orders (default on a terminal: ${TTY_LIMIT}; piped and exports: all)`, (v) => parsePositiveInt(v, '--limit'))
-    .option('--sort <key>', 'date (newest first), total (largest first) or retailer (A→Z)', oneOf(SORTS, '--sort'))
+    .option('--sort <key>', 'date (newest first), total (largest first; one currency: see below) or retailer (A→Z)', oneOf(SORTS, '--sort'))
     .option('--reverse', 'reverse the sort order')
     .option('--ndjson', 'one JSON object per line, streamed (for big exports and jq)')
     .option('--csv', 'CSV (RFC 4180) with a header row')
+    .option('--header', 'start piped (tab-separated) output with a line of column names')
+    .option('--no-pager', 'never page a long table (also ORDERLINK_PAGER= or PAGER=)')
     .addHelpText(
       'after',
       `
-Output: a table on a terminal (with the count and totals per currency), tab-separated text when
-piped, or --json (an array), --ndjson, --csv. Amounts keep their currency's decimals: ¥1,200,
-$12.34, KWD 12.345. Dates are UTC. In --since/--until "m" means minutes: write 3mo for months.
+Filters combine: each given flag must match (AND); a repeated --connection, --retailer or
+--category matches any of its values (OR). --sort total compares amounts, which only makes sense
+in one currency: across currencies it is an error unless --currency is given or every matching
+order has the same currency.
+
+Output: a table on a terminal (with the count and totals per currency), fitted to its width (long
+text is cut with "…") and paged through $ORDERLINK_PAGER, $PAGER or less -FRX when longer than
+the screen; tab-separated text when piped; or --json (an array), --ndjson, --csv. Amounts keep
+their currency's decimals: ¥1,200, $12.34, KWD 12.345. Dates are UTC. In --since/--until "m"
+means minutes: write 3mo for months.
+${TSV_HELP}
+(--header names them first; no header by default, so scripts that cut columns keep working).
 
 Examples:
   $ orderlink orders                                   # the newest 50
-  $ orderlink orders --retailer Target --since 90d
+  $ orderlink orders --retailer Target --retailer Walmart --since 90d
+  $ orderlink orders --sort total --currency USD --limit 10   # the ten largest in dollars
   $ orderlink orders --search "coffee beans" --min 10 --max 40
-  $ orderlink orders --sort total --limit 10           # the ten largest
+  $ orderlink orders --header | column -t -s $'\\t'
   $ orderlink orders --csv > orders.csv
   $ orderlink orders --ndjson | jq -r '.total' | head
   $ orderlink orders show SB-alice-000042
@@ -143,11 +166,14 @@ Examples:
   filterFlags(cmd.command('stats').description('Spending per month, retailer or category, per currency, as a bar chart'))
     .option('--by <group>', 'month, retailer or category', oneOf(GROUPINGS, '--by'), 'month')
     .option('--top <n>', `retailers/categories before the rest fold into "other" (default on a terminal: ${TTY_TOP})`, (v) => parsePositiveInt(v, '--top', 1000))
+    .option('--header', 'start piped (tab-separated) output with a line of column names')
+    .option('--no-pager', 'never page a long chart')
     .addHelpText(
       'after',
       `
 Totals are per currency and never converted or added across currencies. For categories the
 amount is the sum of item lines (an order spanning categories counts in each).
+Piped (tab-separated) columns, in this order: ${STATS_TSV_COLUMNS.join(', ')}.
 
 Examples:
   $ orderlink orders stats                             # per month, all time
@@ -155,15 +181,27 @@ Examples:
   $ orderlink orders stats --by category --top 5 --currency USD
   $ orderlink orders stats --by month --json | jq '.currencies[0].groups'`,
     )
-    .action((own: Pick<OrdersStatsOptions, 'by' | 'top'>) => {
+    .action((own: Pick<OrdersStatsOptions, 'by' | 'top' | 'header' | 'pager'>) => {
       // commander lets the parent (`orders`) take every option it knows wherever it appears, so
       // `orders stats --since 90d` leaves --since on the parent: the filters are read from there.
       const parent = cmd.opts<Record<string, unknown>>();
       const misplaced = LIST_ONLY_KEYS.filter((k) => parent[k] !== undefined);
       if (misplaced.length) throw usageError('BAD_OPTION', `orders stats does not take --${misplaced[0]!}`, 'Use --json for machine-readable stats.');
       const filters = Object.fromEntries(FILTER_KEYS.filter((k) => parent[k] !== undefined).map((k) => [k, parent[k]])) as FilterOptions;
-      return app.run('orders stats', { ...filters, ...own } satisfies OrdersStatsOptions, runOrdersStats);
+      // --header and --no-pager, like the filters, may land on the parent.
+      const shared = { ...(parent.header || own.header ? { header: true } : {}), ...(parent.pager === false || own.pager === false ? { pager: false } : {}) };
+      const { header: _h, pager: _p, ...rest } = own;
+      return app.run('orders stats', { ...filters, ...rest, ...shared } satisfies OrdersStatsOptions, runOrdersStats);
     });
+}
+
+/**
+ * Check a date flag when argv is read (an impossible date such as 2026-02-30 is a usage error
+ * before anything is opened) and keep it as typed: spans are resolved against ctx.now() later.
+ */
+function dateText(v: string, flag: string): string {
+  if (!/^\d+\s*(mo|y)$/.test(v.trim())) parseDateFlag(v, flag, new Date());
+  return v;
 }
 
 /** --since: a date, a date-time, a span (90d), or calendar months/years back (3mo, 1y). */
@@ -189,17 +227,20 @@ function untilFlag(v: string, now: Date): string {
   return /^\d+\s*(mo|y)$/.test(t) ? sinceFlag(t, now) : parseDateFlag(t, '--until', now);
 }
 
+/** The typed filter options of `orders`, `orders stats` (and `export`) as a store filter; usage errors here. */
 export function buildFilter(ctx: Context, o: FilterOptions): OrderFilter {
   const store = ctx.store();
   const f: OrderFilter = {};
   if (o.connection?.length) f.connectionIds = [...new Set(o.connection.map((c) => store.connections.resolve(c).id))];
-  if (o.retailer) f.retailer = o.retailer;
+  const retailers = listOf(o.retailer);
+  if (retailers.length) f.retailer = retailers;
   if (o.since) f.since = sinceFlag(o.since, ctx.now());
   if (o.until) f.until = untilFlag(o.until, ctx.now());
   if (f.since && f.until && f.since >= f.until) throw usageError('BAD_OPTION', `--since (${f.since}) must be before --until (${f.until})`);
   if (o.status?.length) f.status = o.status;
-  if (o.currency) f.currency = o.currency;
-  if (o.category) f.category = o.category;
+  if (o.currency) f.currency = knownCurrency(ctx, o.currency);
+  const categories = listOf(o.category);
+  if (categories.length) f.category = categories;
   if (o.min !== undefined) f.min = o.min;
   if (o.max !== undefined) f.max = o.max;
   if (f.min !== undefined && f.max !== undefined && f.min > f.max) throw usageError('BAD_OPTION', `--min (${f.min}) is more than --max (${f.max})`);
@@ -212,9 +253,40 @@ export function buildFilter(ctx: Context, o: FilterOptions): OrderFilter {
   return f;
 }
 
-function handlesOf(ctx: Context): Handles {
-  return new Map(ctx.store().connections.list().map((c) => [c.id, connectionHandle(c)]));
+/** A flag's values (a string from older callers, or the repeatable flag's list), blanks dropped. */
+function listOf(v: string | readonly string[] | undefined): string[] {
+  return (typeof v === 'string' ? [v] : (v ?? [])).map((s) => s.trim()).filter(Boolean);
 }
+
+/** An ISO 4217 code, or a code this database has orders in (a provider may use its own). */
+function knownCurrency(ctx: Context, code: string): string {
+  if (isKnownCurrency(code)) return code;
+  const present = ctx.store().orders.currencies({}, 20);
+  if (present.includes(code)) return code;
+  throw usageError(
+    'BAD_CURRENCY',
+    `--currency ${code.slice(0, 10)} is not an ISO 4217 currency code`,
+    present.length ? `Your orders are in ${present.join(', ')}; codes look like USD, EUR or JPY.` : 'Codes look like USD, EUR or JPY.',
+  );
+}
+
+/**
+ * --sort total compares amounts: $10 and ¥10 are not comparable, so a listing that mixes
+ * currencies cannot be sorted by total without misleading. Allowed with --currency or when every
+ * matching order has one currency.
+ */
+function checkTotalSort(ctx: Context, o: OrdersOptions, filter: OrderFilter): void {
+  if (o.sort !== 'total' || filter.currency) return;
+  const found = ctx.store().orders.currencies(filter, 6);
+  if (found.length > 1) {
+    throw usageError(
+      'SORT_ACROSS_CURRENCIES',
+      `--sort total cannot compare amounts in different currencies (these orders are in ${found.slice(0, 5).join(', ')}${found.length > 5 ? ' and more' : ''})`,
+      `Add --currency ${found[0]} (or another), or sort by date or retailer.`,
+    );
+  }
+}
+
 
 /** Nothing to show: say why — nothing synced yet, or nothing matching — on stderr. */
 function nothing(ctx: Context): void {
@@ -225,14 +297,16 @@ function nothing(ctx: Context): void {
 export async function runOrders(ctx: Context, o: OrdersOptions): Promise<number> {
   const io = ctx.io;
   if ([ctx.json, o.ndjson, o.csv].filter(Boolean).length > 1) throw usageError('BAD_OPTION', 'choose one output format: --json, --ndjson or --csv');
+  if (o.header && (ctx.json || o.ndjson)) throw usageError('BAD_OPTION', '--header is for tab-separated (piped) output', 'JSON carries its field names; --csv always has a header row.');
   const filter = buildFilter(ctx, o);
+  checkTotalSort(ctx, o, filter);
   const sort = sortKey(o.sort ?? 'date', o.reverse ?? false);
   const store = ctx.store();
   const handles = handlesOf(ctx);
   const format = ctx.json ? 'json' : o.ndjson ? 'ndjson' : o.csv ? 'csv' : io.stdoutIsTTY ? 'table' : 'tsv';
 
   if (format !== 'table') {
-    const result = await streamOrders(io, store.orders.iterate(filter, sort, o.limit), format, handles, ctx.signal);
+    const result = await streamOrders(io, store.orders.iterate(filter, sort, o.limit), format, handles, ctx.signal, { header: o.header === true });
     // Stopped by Ctrl-C: exit 130. Stopped because the reader left (`| head`): exit 0, quietly.
     if (ctx.signal.aborted) throw new OrderlinkError('INTERRUPTED', 'interrupted', { kind: 'interrupted' });
     if (result.rows === 0 && format === 'tsv') nothing(ctx);
@@ -245,11 +319,11 @@ export async function runOrders(ctx: Context, o: OrdersOptions): Promise<number>
     nothing(ctx);
     return 0;
   }
-  io.out(orderTable(io, rows, handles));
   // Below the limit the rows are the whole answer; otherwise ask the store (rollups, bounded).
   if (rows.length === limit) notifyRefresh(ctx, 'orders');
   const summary = rows.length < limit ? summarize(rows) : store.orders.summary(filter);
-  io.out(listFooter(io, rows.length, summary, rows.length === limit));
+  const lines = [...orderTable(io, rows, handles).split('\n'), listFooter(io, rows.length, summary, rows.length === limit)];
+  await page(io, lines, { json: ctx.json, pager: o.pager !== false, env: ctx.env });
   return 0;
 }
 
@@ -281,53 +355,6 @@ function summarize(rows: readonly OrderRow[]) {
   }
   const totals = [...m.values()].sort((a, b) => b.orders - a.orders || a.currency.localeCompare(b.currency));
   return { orders: rows.length, exact: true, totals };
-}
-
-export async function runOrdersShow(ctx: Context, o: OrdersShowOptions): Promise<number> {
-  const order = resolveOrder(ctx, o.order);
-  const items = ctx.store().orders.items(order.id);
-  const handles = handlesOf(ctx);
-  if (ctx.json) printJson(ctx.io, orderDetailRecord(order, items, handles));
-  else renderOrderDetail(ctx.io, order, items, handles.get(order.connectionId) ?? String(order.connectionId));
-  return 0;
-}
-
-/**
- * An order id, or CONNECTION:ORDER_ID. Provider ids are unique per connection only, and may
- * themselves contain ":", so each split point is tried with a connection that exists.
- */
-function resolveOrder(ctx: Context, ref: string): OrderRow {
-  const store = ctx.store();
-  const orders = store.orders;
-  const all = orders.findByOrderId(ref);
-  const live = all.filter((r) => r.deletedAt === null);
-  const found = live.length ? live : all;
-  if (found.length === 1) return found[0]!;
-  if (found.length > 1) {
-    const handles = handlesOf(ctx);
-    throw new OrderlinkError('ORDER_AMBIGUOUS', `order "${ref.slice(0, 80)}" exists in ${found.length} connections`, {
-      kind: 'usage',
-      hint: `Name it with its connection: ${found.map((r) => `${handles.get(r.connectionId) ?? r.connectionId}:${ref}`).join(', ')}`,
-    });
-  }
-  for (let i = ref.indexOf(':'); i > 0; i = ref.indexOf(':', i + 1)) {
-    let connectionId: number;
-    try {
-      connectionId = store.connections.resolve(ref.slice(0, i)).id;
-    } catch {
-      continue;
-    }
-    const hit = orders.findByOrderId(ref.slice(i + 1), connectionId)[0];
-    if (hit) return hit;
-  }
-  if (/^\d{1,15}$/.test(ref)) {
-    // The row id printed as "id" by --json.
-    const hit = orders.byRowId(Number(ref));
-    if (hit) return hit;
-  }
-  throw new OrderlinkError('ORDER_NOT_FOUND', `no order "${ref.slice(0, 80)}" in this profile`, {
-    hint: 'Find its id with `orderlink orders --search WORDS` or `orderlink orders --since 30d`; run `orderlink sync` if it is new.',
-  });
 }
 
 export async function runOrdersStats(ctx: Context, o: OrdersStatsOptions): Promise<number> {
@@ -372,6 +399,7 @@ export async function runOrdersStats(ctx: Context, o: OrdersStatsOptions): Promi
     return 0;
   }
   if (format === 'tsv') {
+    if (o.header) io.out(STATS_TSV_COLUMNS.join('\t'));
     for (const s of series) {
       for (const g of s.groups) io.out([s.currency, label(g), g.orders, formatMinor(g.total, s.currency), formatMinor(g.refunded, s.currency)].map(tsvCell).join('\t'));
     }
@@ -379,7 +407,8 @@ export async function runOrdersStats(ctx: Context, o: OrdersStatsOptions): Promi
   }
   const range = filter.since || filter.until ? ` ${io.color.dim(`(${filter.since?.slice(0, 10) ?? 'start'} → ${filter.until ? 'before ' + filter.until.slice(0, 10) : 'now'})`)}` : '';
   const what = by === 'category' ? 'Item spending by category' : `Spending by ${by}`;
-  for (const line of renderChart(io, series, { title: `${what}${range}  ${io.color.dim('· right column: orders')}`, label, orderCount: by !== 'category' })) io.out(line);
+  const chart = renderChart(io, series, { title: `${what}${range}  ${io.color.dim('· right column: orders')}`, label, orderCount: by !== 'category' });
+  await page(io, [...chart], { json: false, pager: o.pager !== false, env: ctx.env });
   return 0;
 }
 

@@ -115,3 +115,26 @@ export function displayMoney(minor: MinorSum, currency: string): string {
   const sym = SYMBOL[currency];
   return `${neg ? '-' : ''}${sym ? sym + body : `${currency} ${body}`}`;
 }
+
+/**
+ * ISO 4217 currency codes (list one, active codes, as of 2025: XCG and ZWG included), plus a few
+ * withdrawn since 2007 that still appear in old order histories (HRK, MRO, STD, VEF, BYR, CUC,
+ * SLL, ZWL). Used to tell a typo (`--currency USS`) from a currency that simply has no orders.
+ */
+const ISO_4217 = new Set(
+  (
+    'AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN BWP BYN BZD ' +
+    'CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL ' +
+    'GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD ' +
+    'KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO ' +
+    'NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD ' +
+    'SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV ' +
+    'WST XAF XAG XAU XBA XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT XSU XTS XUA XXX YER ZAR ZMW ZWG ' +
+    'HRK MRO STD VEF BYR CUC SLL ZWL'
+  ).split(' '),
+);
+
+/** Whether `code` (upper case) is an ISO 4217 currency code (see ISO_4217). */
+export function isKnownCurrency(code: string): boolean {
+  return ISO_4217.has(code);
+}

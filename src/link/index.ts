@@ -17,6 +17,7 @@ import { connectionHandle, type Connection } from '../store/index.js';
 import { connectionRecord } from '../commands/connections.js';
 import type { LinkOptions } from '../commands/link.js';
 import { resolveIssuer } from '../tokens/oauth.js';
+import { CONSENT_VERSION, showConsent } from './consent.js';
 
 export interface LinkResult {
   reconnected: boolean;
@@ -50,6 +51,7 @@ export async function linkAccount(ctx: Context, o: LinkOptions): Promise<LinkRes
   // The key source must work before the person approves anything in a browser (issue 9 #5).
   const vault = await ctx.vault();
   ctx.audit('link.start', existing?.id ?? null, { connector: connector.id, alias, issuer: config.issuer ?? null, environment: config.environment ?? null, mode: flowName(o) });
+  showConsent(ctx, existing?.id ?? null, 'link');
   try {
     let secretText: string;
     let profile: ProfileInfo | null;
@@ -87,7 +89,7 @@ export async function linkAccount(ctx: Context, o: LinkOptions): Promise<LinkRes
     } else {
       conn = store.connections.insert({ connector: connector.id, retailer: connector.retailers[0] ?? '*', alias, providerType: connector.kind, ...common }, ctx.now());
     }
-    ctx.audit(existing ? 'link.reconnect' : 'link.success', conn.id, { connector: connector.id, alias, scopes, account: profile?.label ?? null, mode: flowName(o) });
+    ctx.audit(existing ? 'link.reconnect' : 'link.success', conn.id, { connector: connector.id, alias, scopes, account: profile?.label ?? null, mode: flowName(o), consent: CONSENT_VERSION });
     return { reconnected: Boolean(existing), connection: connectionRecord(conn) };
   } catch (err) {
     ctx.audit('link.failure', existing?.id ?? null, { connector: connector.id, alias, error_code: err instanceof OrderlinkError ? err.code : 'INTERNAL' });

@@ -10,7 +10,9 @@ import type { Context } from '../context.js';
 import { CONNECTORS } from '../connectors/registry.js';
 import type { Connector } from '../connectors/types.js';
 
-export const CONSENT_TEXT = 'We only access order history and basic profile info. We never access or store payment details.';
+import { showConsent } from './consent.js';
+
+export { CONSENT_TEXT } from './consent.js';
 
 interface RetailerRoute {
   name: string;
@@ -78,9 +80,7 @@ export async function pickRetailer(ctx: Context): Promise<Pick | number> {
     })),
   );
   const retailer = RETAILERS.find((r) => r.name === choice)!;
-  io.err('');
-  io.err(io.errColor.bold(CONSENT_TEXT));
-  io.err('');
+  showConsent(ctx, null, 'picker');
   const routes = retailer.routes.map((r) => ({ ...r, ...states.get(r.connector)! }));
   const usable = routes.filter((r) => r.state === 'ready' || r.state === 'import');
   let route = usable[0];

@@ -16,19 +16,22 @@ import type { Statement } from 'better-sqlite3';
 import type { DB } from './db.js';
 import { amount4dp } from './migrations.js';
 import { addMinor, type MinorSum } from '../connectors/money.js';
+import { anyOf, nocaseMatch, type OneOrMany } from './filter.js';
 import { byTotalDesc, categoryStatsExact, isOverflow, LINE_AMOUNT, marks, Rollups, rollupable, splitSum, statRows, type RollupKind } from './rollups.js';
 
 export { rollupRanges, type RollupRanges } from './rollups.js';
 
 export interface OrderFilter {
   connectionIds?: number[];
-  retailer?: string;
+  /** One retailer or several (any of them), compared case-insensitively. */
+  retailer?: OneOrMany;
   /** Inclusive lower bound, UTC ISO 8601. */
   since?: string;
   /** Exclusive upper bound, UTC ISO 8601. */
   until?: string;
   status?: string[];
-  category?: string;
+  /** Orders with an item in this category, or in any of these; case-insensitive. */
+  category?: OneOrMany;
   /** ISO 4217 code (upper case). */
   currency?: string;
   /** Major units, compared in each order's own currency (10 means $10.00, ¥10, 10.000 KWD). */
@@ -200,12 +203,13 @@ export class OrderQueries {
         args: ids,
       });
     }
-    if (f.retailer) {
+    const retailers = anyOf(f.retailer);
+    if (retailers.length) {
       rare.push({
-        probe: { sql: 'SELECT 1 FROM orders WHERE retailer = ? COLLATE NOCASE', args: [f.retailer] },
-        drive: 'o.retailer = ? COLLATE NOCASE',
-        test: '+o.retailer = ? COLLATE NOCASE',
-        args: [f.retailer],
+        probe: { sql: `SELECT 1 FROM orders WHERE ${nocaseMatch('retailer', retailers.length)}`, args: retailers },
+        drive: nocaseMatch('o.retailer', retailers.length),
+        test: nocaseMatch('o.retailer', retailers.length, true),
+        args: retailers,
       });
     }
     if (f.min !== undefined || f.max !== undefined) {
@@ -221,12 +225,14 @@ export class OrderQueries {
         args: bounds.map(([, v]) => v),
       });
     }
-    if (f.category) {
+    const categories = anyOf(f.category);
+    if (categories.length) {
+      const match = nocaseMatch('category', categories.length);
       rare.push({
-        probe: { sql: 'SELECT 1 FROM order_items WHERE category = ? COLLATE NOCASE', args: [f.category] },
-        drive: 'o.id IN (SELECT order_ref FROM order_items WHERE category = ? COLLATE NOCASE)',
-        test: 'EXISTS (SELECT 1 FROM order_items i WHERE i.order_ref = o.id AND i.category = ? COLLATE NOCASE)',
-        args: [f.category],
+        probe: { sql: `SELECT 1 FROM order_items WHERE ${match}`, args: categories },
+        drive: `o.id IN (SELECT order_ref FROM order_items WHERE ${match})`,
+        test: `EXISTS (SELECT 1 FROM order_items i WHERE i.order_ref = o.id AND ${nocaseMatch('i.category', categories.length)})`,
+        args: categories,
       });
     }
     if (f.search !== undefined) {
@@ -292,6 +298,16 @@ export class OrderQueries {
   count(f: OrderFilter): number {
     const { sql, args } = this.where(f, budgetFor(undefined));
     return (this.db.prepare(`SELECT count(*) AS n FROM orders o ${sql}`).get(...args) as { n: number }).n;
+  }
+
+  /**
+   * The distinct currencies of the orders matching `f`, at most `max` of them (enough to tell
+   * "one currency" from "several" without reading every order).
+   */
+  currencies(f: OrderFilter, max = 2): string[] {
+    const { sql, args } = this.where(f, budgetFor(undefined));
+    const rows = this.db.prepare(`SELECT DISTINCT o.currency FROM orders o ${sql} LIMIT ?`).all(...args, max) as Array<{ currency: string }>;
+    return rows.map((r) => r.currency).sort();
   }
 
   /** Whether there is any (not deleted) order at all: tells "nothing synced yet" from "no match". */
@@ -374,8 +390,9 @@ export class OrderQueries {
     // the orders. Correct but proportional to the matching orders. Sums are split (splitSum).
     const { sql, args } = this.where(f, budgetFor(undefined));
     if (by === 'category') {
-      const catArgs = [...args, ...(f.category ? [f.category] : [])];
-      const from = `FROM orders o JOIN order_items i ON i.order_ref = o.id ${sql}${f.category ? ' AND i.category = ? COLLATE NOCASE' : ''}`;
+      const cats = anyOf(f.category);
+      const catArgs = [...args, ...cats];
+      const from = `FROM orders o JOIN order_items i ON i.order_ref = o.id ${sql}${cats.length ? ` AND ${nocaseMatch('i.category', cats.length)}` : ''}`;
       try {
         return statRows(
           this.db.prepare(

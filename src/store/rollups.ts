@@ -11,6 +11,7 @@ import type { Statement } from 'better-sqlite3';
 import { compareMinor, minorSum } from '../connectors/money.js';
 import type { DB } from './db.js';
 import type { OrderFilter, StatRow } from './queries.js';
+import { anyOf, nocaseMatch } from './filter.js';
 
 export type RollupKind = 'orders' | 'categories';
 
@@ -246,9 +247,10 @@ export class Rollups {
       w.push(`${t}.connection_id IN (${marks(f.connectionIds.length)})`);
       args.push(...f.connectionIds);
     }
-    if (f.retailer) {
-      w.push(`${t}.retailer = ? COLLATE NOCASE`);
-      args.push(f.retailer);
+    const retailers = anyOf(f.retailer);
+    if (retailers.length) {
+      w.push(nocaseMatch(`${t}.retailer`, retailers.length));
+      args.push(...retailers);
     }
     if (f.currency) {
       w.push(`${t}.currency = ?`);
@@ -258,9 +260,10 @@ export class Rollups {
       w.push(`${t}.status IN (${marks(f.status.length)})`);
       args.push(...f.status);
     }
-    if (category && f.category) {
-      w.push(`${t === 'r' ? 'r' : 'i'}.category = ? COLLATE NOCASE`);
-      args.push(f.category);
+    const categories = category ? anyOf(f.category) : [];
+    if (categories.length) {
+      w.push(nocaseMatch(`${t === 'r' ? 'r' : 'i'}.category`, categories.length));
+      args.push(...categories);
     }
     return { sql: w.map((s) => ` AND ${s}`).join(''), args };
   }

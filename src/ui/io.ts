@@ -44,6 +44,8 @@ export interface IO {
   readonly stdinIsTTY: boolean;
   /** Terminal width for tables and bars (80 when unknown). */
   readonly columns: number;
+  /** Terminal height, when stdout is a terminal of known size (decides paging: ui/pager.ts). */
+  readonly rows?: number;
   /** Colours for stdout and stderr, or identity functions when colour is off. */
   readonly color: Colors;
   readonly errColor: Colors;
@@ -77,6 +79,7 @@ export interface IOOptions {
   stderrIsTTY: boolean;
   stdinIsTTY?: boolean;
   columns?: number;
+  rows?: number;
   /** false forces colour off (--no-color); undefined decides from env and TTY. */
   color?: boolean;
   env?: NodeJS.ProcessEnv;
@@ -107,6 +110,7 @@ export function createIO(opts: IOOptions): IO {
     stderrIsTTY: opts.stderrIsTTY,
     stdinIsTTY: opts.stdinIsTTY ?? false,
     columns: opts.columns ?? 80,
+    ...(opts.rows ? { rows: opts.rows } : {}),
     color,
     errColor,
     get stdoutClosed() {
@@ -213,7 +217,9 @@ export async function processIO(colorFlag?: boolean): Promise<IO> {
     stdoutIsTTY: process.stdout.isTTY === true,
     stderrIsTTY: process.stderr.isTTY === true,
     stdinIsTTY: process.stdin.isTTY === true,
-    columns: process.stdout.columns || process.stderr.columns || 80,
+    // COLUMNS and LINES stand in for a terminal that does not report its size (some CI ptys).
+    columns: process.stdout.columns || process.stderr.columns || Number(env.COLUMNS) || 80,
+    ...(process.stdout.isTTY ? { rows: process.stdout.rows || Number(env.LINES) || 24 } : {}),
     ...(colorFlag === undefined ? {} : { color: colorFlag }),
     readStdin: readProcessStdin,
   });

@@ -49,7 +49,13 @@ const CSV_FIELDS = ['id', 'connection', 'order_id', 'order_date', 'retailer', 's
 
 const csvLine = (values: ReadonlyArray<string | number | null>): string => values.map((v) => csvEscape(v === null ? '' : String(v))).join(',') + '\r\n';
 
-/** One line of piped (non-TTY, no format flag) output: stable columns, no header, tab-separated. */
+/**
+ * The columns of piped (non-TTY, no format flag) output, in order: a contract, documented in
+ * `orders --help` and the README (add at the end, never reorder). No header unless --header.
+ */
+export const TSV_COLUMNS = ['order_date', 'connection', 'order_id', 'retailer', 'status', 'currency', 'total', 'item_count'] as const;
+
+/** One line of piped output: TSV_COLUMNS, tab-separated. */
 function tsvLine(o: OrderRow, handles: Handles): string {
   return [o.orderDate, handles.get(o.connectionId) ?? String(o.connectionId), o.orderId, o.retailer, o.status, o.currency, formatMinor(o.total, o.currency), o.itemCount].map(tsvCell).join('\t') + '\n';
 }
@@ -76,6 +82,7 @@ export async function streamOrders(
   format: Exclude<Format, 'table'>,
   handles: Handles,
   signal?: AbortSignal,
+  opts: { header?: boolean } = {},
 ): Promise<WriteResult> {
   const totals = new Map<string, CurrencyTotal>();
   let buf = '';
@@ -90,6 +97,7 @@ export async function streamOrders(
   };
   if (format === 'json') buf += '[';
   if (format === 'csv') buf += csvLine(CSV_FIELDS);
+  if (format === 'tsv' && opts.header) buf += TSV_COLUMNS.join('\t') + '\n';
   for (const o of rows) {
     const rec = format === 'tsv' ? null : orderRecord(o, handles);
     if (format === 'json') buf += `${n === 0 ? '\n' : ',\n'}${safeJson(rec, 2).replace(/^/gm, '  ')}`;

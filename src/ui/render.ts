@@ -10,7 +10,7 @@ import type TableClass from 'cli-table3';
 let TableCtor: typeof TableClass | undefined;
 const loadTable = (): typeof TableClass => (TableCtor ??= createRequire(import.meta.url)('cli-table3') as typeof TableClass);
 import type { IO } from './io.js';
-import { safeJson, safeText, tsvCell } from './safe-text.js';
+import { displayWidth, safeJson, safeText, truncateCells, tsvCell } from './safe-text.js';
 
 export type Format = 'table' | 'json' | 'ndjson' | 'csv' | 'tsv';
 
@@ -20,6 +20,8 @@ export interface Column<T> {
   header?: string;
   get: (row: T) => string | number | boolean | null | undefined;
   align?: 'left' | 'right';
+  /** Never cut this column to fit the terminal (right-aligned columns, amounts, are never cut). */
+  fixed?: boolean;
   /** Optional colouring for the table cell (TTY only). */
   style?: (value: string, row: T) => string;
 }
@@ -84,24 +86,58 @@ export function toRecord<T>(row: T, columns: readonly Column<T>[]): Record<strin
   return rec;
 }
 
+/** What a table adds around its cells: a border before each column and after the last, a space each side. */
+const tableOverhead = (n: number): number => 3 * n + 1;
+/** A column cut to fit is never narrower than its header or this many cells. */
+const MIN_CUT = 6;
+
+/**
+ * Widths that fit `budget` terminal cells: the widest cuttable column loses a cell at a time (so
+ * long text — item names, retailers, ids — is cut first and short columns keep their text). If
+ * even that cannot fit, the columns stop at their minimum and the terminal wraps.
+ */
+export function fitWidths(natural: readonly number[], mins: readonly number[], cuttable: readonly boolean[], budget: number): number[] {
+  const w = [...natural];
+  let excess = w.reduce((a, b) => a + b, 0) - budget;
+  while (excess > 0) {
+    let widest = -1;
+    for (let i = 0; i < w.length; i++) if (cuttable[i] && w[i]! > mins[i]! && (widest < 0 || w[i]! > w[widest]!)) widest = i;
+    if (widest < 0) break;
+    w[widest]!--;
+    excess--;
+  }
+  return w;
+}
+
 export function renderTable<T>(io: IO, rows: readonly T[], columns: readonly Column<T>[]): string {
   const Table = loadTable();
+  // Sanitised first, then measured and cut at grapheme boundaries (truncateCells), then styled.
+  const cells = rows.map((r) => columns.map((c) => safeText(cell(c.get(r)))));
+  const heads = columns.map((c) => safeText(c.header ?? c.key));
+  const natural = columns.map((_, j) => Math.max(displayWidth(heads[j]!), ...cells.map((row) => displayWidth(row[j]!))));
+  const widths = fitWidths(
+    natural,
+    columns.map((_, j) => Math.min(natural[j]!, Math.max(displayWidth(heads[j]!), MIN_CUT))),
+    columns.map((c) => !c.fixed && c.align !== 'right'),
+    io.columns - tableOverhead(columns.length),
+  );
   const table = new Table({
-    head: columns.map((c) => io.color.bold(safeText(c.header ?? c.key))),
+    head: columns.map((_, j) => io.color.bold(widths[j]! < displayWidth(heads[j]!) ? truncateCells(heads[j]!, widths[j]!) : heads[j]!)),
     style: { head: [], border: [], compact: true },
     chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
     colAligns: columns.map((c) => c.align ?? 'left'),
     wordWrap: false,
   });
-  for (const r of rows) {
+  rows.forEach((r, i) => {
     table.push(
-      columns.map((c) => {
+      columns.map((c, j) => {
         // Sanitised before styling: the colour codes are ours, the text may be a provider's.
-        const v = safeText(cell(c.get(r)));
+        const raw = cells[i]![j]!;
+        const v = widths[j]! < natural[j]! ? truncateCells(raw, widths[j]!) : raw;
         return c.style ? c.style(v, r) : v;
       }),
     );
-  }
+  });
   return table.toString();
 }
 
