@@ -9,6 +9,7 @@ import { providerMessage } from '../connectors/http.js';
 import type { Classifier, HttpFunction, ProviderResponse, Verdict } from '../connectors/types.js';
 import { OrderlinkError } from '../errors.js';
 import { backoffDelay, type RetryPolicy } from './http.js';
+import { abortableSleep } from '../sleep.js';
 
 /** The status-code default, for connectors that declare no classifier. */
 export const defaultClassifier: Classifier = (res: ProviderResponse): Verdict => {
@@ -86,21 +87,7 @@ export function classifiedHttp(inner: HttpFunction, d: ClassifiedDeps): HttpFunc
   };
 }
 
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const stop = () => new OrderlinkError('INTERRUPTED', 'interrupted', { kind: 'interrupted' });
-    if (signal.aborted) return reject(stop());
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(stop());
-    };
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
+export { abortableSleep } from '../sleep.js';
 
 /** Provider's error text, short and printable, for classifiers. */
 export { providerMessage };

@@ -9,6 +9,7 @@
  */
 import type { HttpFunction } from '../connectors/types.js';
 import { OrderlinkError } from '../errors.js';
+import { abortableSleep } from '../sleep.js';
 import { providerMessage } from '../connectors/http.js';
 import type { Pacer } from './ratelimit.js';
 import { fetchLimited, hostOf, netLimitsFromEnv, ProviderTimeoutError, ResponseTooLargeError, type LimitedResponse, type NetLimits } from '../net-limits.js';
@@ -92,19 +93,7 @@ export interface HttpDeps {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
-const defaultSleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal.aborted) return reject(interrupted());
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(interrupted());
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+const defaultSleep = (ms: number, signal: AbortSignal) => abortableSleep(ms, signal);
 
 const interrupted = () => new OrderlinkError('INTERRUPTED', 'interrupted', { kind: 'interrupted' });
 

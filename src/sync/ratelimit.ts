@@ -17,6 +17,7 @@
  */
 import type { Descriptor } from '../connectors/types.js';
 import { OrderlinkError } from '../errors.js';
+import { abortableSleep } from '../sleep.js';
 
 export interface RatePlan {
   requestsPerSecond: number;
@@ -131,20 +132,7 @@ function templateRegex(template: string): RegExp {
   return new RegExp(`${body}/?$`);
 }
 
-const defaultSleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const stop = () => new OrderlinkError('INTERRUPTED', 'interrupted while waiting for the rate limit', { kind: 'interrupted' });
-    if (signal.aborted) return reject(stop());
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(stop());
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+const defaultSleep = (ms: number, signal: AbortSignal) => abortableSleep(ms, signal, 'interrupted while waiting for the rate limit');
 
 /** A pacer for one connection's sync, or null when neither the connector nor the environment names a plan. */
 export function createPacer(o: PacerOptions): Pacer | null {

@@ -15,6 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { OrderlinkError } from '../../errors.js';
+import { abortableSleep } from '../../sleep.js';
 import type { AppCredentials, HostedLinkArgs, HostedLinkResult, HttpFunction } from '../types.js';
 import { plaidPost, requireApp } from './api.js';
 
@@ -158,17 +159,4 @@ async function waitForSession(args: HostedLinkArgs, baseUrl: string, app: AppCre
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new OrderlinkError('INTERRUPTED', 'interrupted', { kind: 'interrupted' }));
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(new OrderlinkError('INTERRUPTED', 'interrupted', { kind: 'interrupted' }));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
+const sleep = (ms: number, signal: AbortSignal): Promise<void> => abortableSleep(ms, signal);
