@@ -5,55 +5,18 @@
  * and fsynced, then hard-linked to the target — which fails if anything (a file, a symlink) is
  * there already — and the temporary name removed. A crash leaves at most `.NAME.<random>.tmp`.
  */
-import { closeSync, constants, fsyncSync, linkSync, lstatSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { TargetExists, writeFileSafely } from '../files.js';
 import { OrderlinkError } from '../errors.js';
-
-const exists = (p: string): boolean => {
-  try {
-    lstatSync(p);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 const taken = (path: string) =>
   new OrderlinkError('FILE_EXISTS', `${path} already exists; nothing was written`, { kind: 'usage', hint: 'Choose a new file name (orderlink never replaces a file here).' });
 
 export function writeNewFile(path: string, text: string): void {
-  if (exists(path)) throw taken(path);
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(8).toString('hex')}.tmp`);
-  let fd: number;
   try {
-    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
+    writeFileSafely(path, text, false);
   } catch (err) {
+    if (err instanceof TargetExists) throw taken(path);
     throw failed(path, err);
-  }
-  try {
-    try {
-      const buf = Buffer.from(text, 'utf8');
-      for (let at = 0; at < buf.length; ) at += writeSync(fd, buf, at);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    try {
-      linkSync(tmp, path);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') throw taken(path);
-      // A file system without hard links: rename, after checking again that nothing is there.
-      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw err;
-      if (exists(path)) throw taken(path);
-      renameSync(tmp, path);
-      return;
-    }
-  } catch (err) {
-    throw failed(path, err);
-  } finally {
-    if (exists(tmp)) unlinkSync(tmp);
   }
 }
 

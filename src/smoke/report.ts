@@ -3,6 +3,8 @@
  * report with one testcase per check. Every string may be provider-derived: all of it is
  * XML-escaped, and no value from a record (only paths and types) ever reaches a check.
  */
+import { xml } from '../ui/junit.js';
+
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
 
 export interface Check {
@@ -15,14 +17,6 @@ export interface Check {
   details?: string[];
   durationMs?: number;
 }
-
-const xml = (s: string): string =>
-  s
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g, '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;');
 
 export function smokeJunit(checks: readonly Check[], o: { runId: string; at: Date }): string {
   const failures = checks.filter((c) => c.status === 'fail').length;

@@ -6,13 +6,13 @@
  * --force, a rename (which replaces a symlink at FILE itself, never the file it points to). A
  * crash leaves at most the `.FILE.<random>.tmp`, never a partial FILE.
  */
-import { closeSync, constants, fsyncSync, linkSync, lstatSync, openSync, renameSync, unlinkSync } from 'node:fs';
+import { constants, lstatSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
-import { OrderlinkError } from '../errors.js';
+import { join } from 'node:path';
+import { createTemp, fsyncPath, publish as publishFile, removeQuiet, TargetExists } from '../files.js';
 
-const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
+export { createTemp, fsyncPath, removeQuiet };
+import { OrderlinkError } from '../errors.js';
 
 /** Refuse an existing FILE (a symlink included) unless --force; a directory always. */
 export function checkTarget(path: string, force: boolean): void {
@@ -25,49 +25,23 @@ export function checkTarget(path: string, force: boolean): void {
   }
 }
 
-/** A new empty 0600 file beside `path`, with an unpredictable name. */
-export function createTemp(path: string): string {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(8).toString('hex')}.tmp`);
-  closeSync(openSync(tmp, CREATE, 0o600));
-  return tmp;
-}
 
 /** Open the temp file for streaming (it was created by createTemp; never follows a link). */
 export async function openTemp(tmp: string): Promise<FileHandle> {
   return open(tmp, constants.O_WRONLY | (constants.O_NOFOLLOW ?? 0));
 }
 
-export function fsyncPath(path: string): void {
-  const fd = openSync(path, constants.O_RDONLY);
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** Give the finished temp file its name: never over an existing file unless forced. */
 export function publish(tmp: string, path: string, force: boolean): void {
-  if (force) renameSync(tmp, path);
-  else {
-    try {
-      linkSync(tmp, path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new OrderlinkError('EXPORT_EXISTS', `${path} appeared while the export was written; nothing was replaced`, { kind: 'usage', hint: 'Choose a new file name, or pass --force.' });
-      throw err;
-    }
-    unlinkSync(tmp);
+  try {
+    publishFile(tmp, path, force);
+  } catch (err) {
+    if (err instanceof TargetExists) throw new OrderlinkError('EXPORT_EXISTS', `${path} appeared while the export was written; nothing was replaced`, { kind: 'usage', hint: 'Choose a new file name, or pass --force.' });
+    throw err;
   }
-  if (process.platform !== 'win32') fsyncPath(dirname(path));
 }
 
-export function removeQuiet(p: string): void {
-  try {
-    unlinkSync(p);
-  } catch {
-    /* gone */
-  }
-}
 
 /** A write failure as what happened and what to do (never a stack trace). */
 export function writeFailed(path: string, err: unknown): OrderlinkError {

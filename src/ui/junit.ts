@@ -4,14 +4,14 @@
  * are failures with the stable error code as their type. Every string is provider- or
  * user-derived text, so all of it is XML-escaped; no token ever reaches a ConnectionResult.
  */
-import { closeSync, constants, fsyncSync, lstatSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { lstatSync } from 'node:fs';
+import { writeFileSafely } from '../files.js';
 import type { ConnectionResult } from '../sync/index.js';
 
-const xml = (s: string): string =>
+export const xml = (s: string): string =>
   s
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '') // not allowed in XML 1.0
+    // Not allowed in XML 1.0 (C0), or able to act on a terminal that shows the report (DEL, C1).
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g, '')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
@@ -53,27 +53,6 @@ export function junitReport(results: readonly ConnectionResult[], o: { runId: st
  * rename. rename() replaces a symlink at `path` itself, never the file it points to.
  */
 export function writeJunit(path: string, text: string): void {
-  try {
-    if (lstatSync(path).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(8).toString('hex')}.tmp`);
-  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
-  try {
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (err) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      /* renamed or gone */
-    }
-    throw err;
-  }
+  if (lstatSync(path, { throwIfNoEntry: false })?.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+  writeFileSafely(path, text, true);
 }
