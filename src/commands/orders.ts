@@ -56,6 +56,8 @@ export interface OrdersShowOptions {
 export interface OrdersStatsOptions extends FilterOptions {
   by?: StatsBy;
   top?: number;
+  /** Add card charges no order accounts for (src/reconcile/stats.ts). */
+  includeCharges?: boolean;
 }
 
 const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
@@ -143,6 +145,7 @@ Examples:
   filterFlags(cmd.command('stats').description('Spending per month, retailer or category, per currency, as a bar chart'))
     .option('--by <group>', 'month, retailer or category', oneOf(GROUPINGS, '--by'), 'month')
     .option('--top <n>', `retailers/categories before the rest fold into "other" (default on a terminal: ${TTY_TOP})`, (v) => parsePositiveInt(v, '--top', 1000))
+    .option('--include-charges', 'add card charges (Plaid) that no order accounts for; matched charges never count twice (docs/reconcile.md)')
     .addHelpText(
       'after',
       `
@@ -153,9 +156,10 @@ Examples:
   $ orderlink orders stats                             # per month, all time
   $ orderlink orders stats --by retailer --since 2026-01-01
   $ orderlink orders stats --by category --top 5 --currency USD
+  $ orderlink orders stats --include-charges           # + card charges no order accounts for
   $ orderlink orders stats --by month --json | jq '.currencies[0].groups'`,
     )
-    .action((own: Pick<OrdersStatsOptions, 'by' | 'top'>) => {
+    .action((own: Pick<OrdersStatsOptions, 'by' | 'top' | 'includeCharges'>) => {
       // commander lets the parent (`orders`) take every option it knows wherever it appears, so
       // `orders stats --since 90d` leaves --since on the parent: the filters are read from there.
       const parent = cmd.opts<Record<string, unknown>>();
@@ -339,7 +343,9 @@ export async function runOrdersStats(ctx: Context, o: OrdersStatsOptions): Promi
   // Folding the tail into "other" is for eyes; JSON and piped text get every group unless asked.
   const top = o.top ?? (format === 'chart' ? TTY_TOP : Number.POSITIVE_INFINITY);
   notifyRefresh(ctx, by === 'category' ? 'categories' : 'orders');
-  const raw = seriesByCurrency(store.orders.stats(by, filter));
+  const charges = o.includeCharges ? (await import('../reconcile/stats.js')).withUnmatchedCharges(store, by, filter, store.orders.stats(by, filter), ctx.now(), (a, d) => ctx.audit(a, null, d)) : undefined;
+  if (charges) (await import('../reconcile/report.js')).noteCharges(io, charges, format === 'json');
+  const raw = seriesByCurrency(charges?.rows ?? store.orders.stats(by, filter));
   // One timeline for every currency, so their months line up under each other.
   const months = monthRange(raw);
   const series = raw.map((s) => shapeSeries(s, by, top, months));
@@ -350,6 +356,7 @@ export async function runOrdersStats(ctx: Context, o: OrdersStatsOptions): Promi
       by,
       since: filter.since ?? null,
       until: filter.until ?? null,
+      ...(charges ? { include_charges: (await import('../reconcile/report.js')).chargesJson(charges) } : {}),
       currencies: series.map((s) => ({
         currency: s.currency,
         orders: s.orders,
