@@ -35,6 +35,12 @@ describe('argv wiring for every command', () => {
     [['orders', 'show', 'SB-alice-000001'], 'orders show', { order: 'SB-alice-000001' }],
     [['charges', '--connection', 'plaid:card', '--since', '90d', '--merchant', 'walmart', '--pending', '--csv'], 'charges', { connection: ['plaid:card'], since: '90d', merchant: 'walmart', pending: true, csv: true }],
     [['orders', 'stats', '--by', 'retailer', '--top', '5', '--currency', 'USD'], 'orders stats', { by: 'retailer', top: 5, currency: 'USD' }],
+    [['orders', 'stats', '--include-charges', '--since', '90d'], 'orders stats', { includeCharges: true, since: '90d' }],
+    [['reconcile', '--since', '90d', '--dry-run', '--window', '-1..14', '--refund-window', '60', '--max-split', '3'], 'reconcile', { since: '90d', dryRun: true, window: { from: -1, to: 14 }, refundWindow: { from: 0, to: 60 }, maxSplit: 3 }],
+    [['reconcile', '--confirm', '12', '--order', 'amazon:default:111-1'], 'reconcile', { confirm: 12, order: 'amazon:default:111-1' }],
+    [['reconcile', '--reject', '7'], 'reconcile', { reject: 7 }],
+    [['reconcile', '--review'], 'reconcile', { review: true }],
+    [['reconcile', '--list', '--status', 'ambiguous,confirmed'], 'reconcile', { list: true, status: ['ambiguous', 'confirmed'] }],
     [['disconnect', 'sandbox:work', '--purge', '--yes'], 'disconnect', { connection: 'sandbox:work', purge: true, yes: true }],
     [['audit', '--since', '7d', '--action', 'token', '--connection', '2', '--limit', '10', '--verify'], 'audit', { since: '7d', action: 'token', connection: '2', limit: 10, verify: true }],
     [['doctor'], 'doctor', {}],
@@ -76,6 +82,8 @@ describe('argv wiring for every command', () => {
     [['link', 'sandbox', '--refresh-token-env', 'eyJhbGciOi.secret.value'], /NAME of an environment variable/],
     [['nosuchcommand'], /unknown command/],
     [['audit', '--limit', '0'], /--limit/],
+    [['reconcile', '--window', '20..3'], /--window expects days/],
+    [['reconcile', '--confirm', 'x'], /--confirm/],
     [['--profile', '../evil', 'connections'], /invalid profile name/],
   ];
   for (const [argv, message] of usage) {
