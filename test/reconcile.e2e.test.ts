@@ -116,7 +116,7 @@ describe('reconcile: an Amazon export and a card, end to end', () => {
     expect(s.include_charges).toMatchObject({ waiting: 1, currencies: [{ currency: 'USD', charges: spent.length, refunds: back.length }] });
     const text = await p.h.cli(['orders', 'stats', '--include-charges', '--by', 'retailer']);
     expect(text.code, text.stderr).toBe(0);
-    expect(text.stderr).toMatch(/1 charge left out: they wait for you/);
+    expect(text.stderr).toMatch(/1 charge left out: it waits for you/);
   });
 
   it('the ambiguous charge is decided by a script; review needs a terminal; everything is audited', async () => {

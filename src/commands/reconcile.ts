@@ -108,7 +108,7 @@ export async function runReconcileCommand(ctx: Context, o: ReconcileOptions): Pr
     const rows = views(store, o.status);
     if (ctx.json) printJson(io, rows);
     else if (!rows.length) io.err('No reconciliations yet. Run `orderlink reconcile`.');
-    else for (const v of rows) io.out(report.rowLine(v));
+    else report.listRows(io, rows);
     return 0;
   }
   if (o.confirm !== undefined || o.reject !== undefined) {
@@ -131,6 +131,8 @@ export async function runReconcileCommand(ctx: Context, o: ReconcileOptions): Pr
     return 0;
   }
   for (const l of report.runLines(io, r)) io.out(l);
+  if (r.matched + r.confirmed + r.ambiguous + r.unmatched_charges === 0) io.err('No card charges to match yet: link a card with `orderlink link plaid` and run `orderlink sync`.');
+  else if (r.matched + r.confirmed + r.ambiguous + r.unmatched_orders === 0) io.err('No orders to match yet: `orderlink import amazon FILE`, or link a shop (`orderlink link knot --merchant walmart`), then sync.');
   if (questions.length) {
     io.out('');
     io.out('Ambiguous — never guessed; decide with --review, or --confirm ID --order ORDER / --reject ID:');

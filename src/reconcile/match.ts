@@ -171,6 +171,13 @@ export function match(input: MatchInput, opts: MatchOptions = DEFAULT_OPTIONS): 
   const byKey = index(input.charges, input.takenCharges ?? new Set<number>());
   const edges: Edge[] = [];
   const bounded: MatchResult['bounded'] = [];
+  // Merchant texts repeat (one card, a few shops): decide each (merchant, retailer) pair once.
+  const likeness = new Map<string, ReturnType<typeof merchantMatch>>();
+  const alike = (merchant: string, retailer: string) => {
+    const k = `${merchant}\u0000${retailer}`;
+    if (!likeness.has(k)) likeness.set(k, merchantMatch(merchant, retailer));
+    return likeness.get(k);
+  };
 
   for (const o of input.orders) {
     const day = dayNumber(o.date);
@@ -184,7 +191,7 @@ export function match(input: MatchInput, opts: MatchOptions = DEFAULT_OPTIONS): 
       for (let i = firstAtOrAfter(list, day + w.from); i < list.length && list[i]!.day <= day + w.to; i++) {
         const c = list[i]!;
         if (c.abs > target) continue;
-        const m = merchantMatch(c.merchant, o.retailer);
+        const m = alike(c.merchant, o.retailer);
         if (m) pool.push({ ...c, similarity: m.similarity });
       }
       const byId = new Map(pool.map((c) => [c.id, c]));

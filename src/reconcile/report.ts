@@ -4,6 +4,8 @@
  */
 import { displayMoney, formatMinor } from '../connectors/money.js';
 import type { IO } from '../ui/io.js';
+import { renderTable, type Column } from '../ui/render.js';
+import { tsvCell } from '../ui/safe-text.js';
 import type { RecView, RunResult } from './index.js';
 import type { WithCharges } from './stats.js';
 
@@ -45,20 +47,39 @@ export function questionLines(io: IO, v: RecView): string[] {
   return lines;
 }
 
-export function rowLine(v: RecView): string {
-  const what = v.order ? `${v.order.ref}` : `${v.candidates.length} candidates`;
-  const money = v.charges.reduce((s, c) => s + c.amount_minor, 0);
-  const cur = v.charges[0]?.currency ?? v.order?.currency ?? '';
-  return [`#${v.id}`, v.status, v.kind, v.method, what, `${v.charges.length} charge${v.charges.length === 1 ? '' : 's'}`, cur ? formatMinor(money, cur) : '', cur, `score ${v.score}`].join('\t');
+const settled = (v: RecView): string => {
+  const cur = v.charges[0]?.currency ?? v.order?.currency;
+  return cur ? displayMoney(v.charges.reduce((n, c) => n + c.amount_minor, 0), cur) : '';
+};
+
+const COLUMNS: Column<RecView>[] = [
+  { key: 'id', get: (v) => `#${v.id}` },
+  { key: 'status', get: (v) => v.status },
+  { key: 'kind', get: (v) => v.kind },
+  { key: 'order', get: (v) => (v.order ? v.order.ref : `${v.candidates.length} candidates`) },
+  { key: 'charges', get: (v) => `${v.charges.length} × ${v.charges.map((c) => c.date).join(', ')}` },
+  { key: 'amount', get: settled, align: 'right' },
+  { key: 'method', get: (v) => v.method },
+  { key: 'score', get: (v) => v.score, align: 'right' },
+];
+
+/** `--list`: a table on a terminal, tab-separated text when piped (same columns, no colour). */
+export function listRows(io: IO, rows: readonly RecView[]): void {
+  if (io.stdoutIsTTY) io.out(renderTable(io, rows, COLUMNS));
+  else for (const v of rows) io.out(COLUMNS.map((c) => tsvCell(c.get(v))).join('\t'));
 }
 
 /** The stderr notes of `orders stats --include-charges`. */
 export function noteCharges(io: IO, w: WithCharges, json: boolean): void {
   if (json) return;
   if (w.reconciled) io.err(io.errColor.dim(`Matched charges to orders first (orders or charges changed): ${w.reconciled.matched} matched, ${w.reconciled.ambiguous} ambiguous.`));
-  const added = w.summary.map((s) => `${s.charges} charge${s.charges === 1 ? '' : 's'} (${displayMoney(s.total, s.currency)})`).join(', ');
-  io.err(io.errColor.dim(`Including ${added || 'no'} card charges that no order accounts for.`));
-  if (w.waiting) io.err(io.errColor.yellow(`${w.waiting} charge${w.waiting === 1 ? '' : 's'} left out: they wait for you to say which order they paid for (orderlink reconcile --review).`));
+  const n = w.summary.reduce((k, s) => k + s.charges, 0);
+  const added = w.summary.map((s) => displayMoney(s.total, s.currency)).join(', ');
+  io.err(io.errColor.dim(`Including ${n} card charge${n === 1 ? '' : 's'}${n ? ` (${added})` : ''} that no order accounts for.`));
+  if (w.waiting) {
+    const one = w.waiting === 1;
+    io.err(io.errColor.yellow(`${w.waiting} charge${one ? '' : 's'} left out: ${one ? 'it waits' : 'they wait'} for you to say which order ${one ? 'it' : 'they'} paid for (orderlink reconcile --review).`));
+  }
 }
 
 export function chargesJson(w: WithCharges): Record<string, unknown> {
