@@ -1,7 +1,8 @@
 /**
  * The reconciliations table (migration 5): reading what the matcher needs, and writing its answers
  * and people's decisions. `charge_refs` (JSON, for people and SQL) and `reconciliation_charges`
- * (for SQLite's cascades) are always written together, here and nowhere else.
+ * (for SQLite's cascades) are always written together, here and nowhere else; so are the orders a
+ * row names and `reconciliation_orders`.
  */
 import type { DB } from '../store/db.js';
 import type { Edge, Kind, MatchCharge, MatchOrder } from './match.js';
@@ -171,6 +172,8 @@ export class ReconcileStore {
     );
     const link = this.db.prepare('INSERT OR IGNORE INTO reconciliation_charges (charge_ref, reconciliation_id) VALUES (?, ?)');
     for (const c of r.charges) link.run(c, id);
+    const linkOrder = this.db.prepare('INSERT OR IGNORE INTO reconciliation_orders (order_ref, reconciliation_id) VALUES (?, ?)');
+    for (const o of new Set([...(r.orderRef === null ? [] : [r.orderRef]), ...r.candidates.map((e) => e.order)])) linkOrder.run(o, id);
     return id;
   }
 

@@ -290,9 +290,9 @@ CREATE INDEX charges_by_pending_id ON charges (connection_id, pending_transactio
     sql: `
 -- One row per match (status matched: by the matcher; confirmed or rejected: by a person) or per
 -- open question (ambiguous: order_ref is NULL and candidates lists the choices). charge_refs is a
--- JSON array of charges.id, kept in step with reconciliation_charges, which lets SQLite drop a
--- reconciliation when one of its charges or its order is deleted (disconnect --purge) without
--- scanning JSON. Money stays in orders and charges; provenance says which source gave which field.
+-- JSON array of charges.id, kept in step with reconciliation_charges (and the orders named, with
+-- reconciliation_orders), which lets SQLite drop a reconciliation when one of its charges or
+-- orders is deleted (disconnect --purge) without scanning JSON. Money stays in orders and charges; provenance says which source gave which field.
 CREATE TABLE reconciliations (
   id          INTEGER PRIMARY KEY,
   kind        TEXT NOT NULL CHECK (kind IN ('payment', 'refund')),
@@ -320,11 +320,17 @@ CREATE INDEX reconciliation_charges_by_reconciliation ON reconciliation_charges 
 CREATE TRIGGER reconciliation_charge_gone AFTER DELETE ON reconciliation_charges BEGIN
   DELETE FROM reconciliations WHERE id = OLD.reconciliation_id;
 END;
--- Questions and "none of these" answers name their orders in candidates (JSON), not order_ref:
--- an order deleted for good takes them along too (its id may be reused). Few rows, indexed scan.
-CREATE TRIGGER orders_reconciliation_candidates_gone AFTER DELETE ON orders BEGIN
-  DELETE FROM reconciliations WHERE status IN ('ambiguous', 'rejected') AND order_ref IS NULL
-    AND EXISTS (SELECT 1 FROM json_each(reconciliations.candidates) WHERE json_extract(value, '$.order') = OLD.id);
+-- The orders a row names (order_ref, or every candidate of a question), for the same reason: an
+-- order deleted for good takes the rows naming it along. A cascade, not a trigger on orders (the
+-- order writer stays free of triggers).
+CREATE TABLE reconciliation_orders (
+  order_ref         INTEGER NOT NULL REFERENCES orders(id) ON DELETE CASCADE,
+  reconciliation_id INTEGER NOT NULL REFERENCES reconciliations(id) ON DELETE CASCADE,
+  PRIMARY KEY (order_ref, reconciliation_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX reconciliation_orders_by_reconciliation ON reconciliation_orders (reconciliation_id);
+CREATE TRIGGER reconciliation_order_gone AFTER DELETE ON reconciliation_orders BEGIN
+  DELETE FROM reconciliations WHERE id = OLD.reconciliation_id;
 END;
 `,
   },
