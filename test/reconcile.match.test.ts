@@ -132,6 +132,21 @@ describe('the matcher', () => {
     expect(r.questions[0]!.candidates.map((e) => e.charges)).toEqual([[whole.id], [a.id, b.id]]);
   });
 
+  it('a charge that exactly equals an order is not offered to another order\'s split, until its question is settled', () => {
+    const o2 = order({ total: 2000, date: '2026-03-01' });
+    const o1 = order({ total: 5000, date: '2026-03-01' });
+    const c20a = charge({ amount: 2000, date: '2026-03-02' });
+    const c20b = charge({ amount: 2000, date: '2026-03-03' });
+    const c30 = charge({ amount: 3000, date: '2026-03-03' });
+    const r = match({ orders: [o2, o1], charges: [c20a, c20b, c30] });
+    expect(r.matched).toEqual([]);
+    expect(r.questions.map((q) => q.candidates.map((e) => [e.order, e.charges]))).toEqual([[[o2.id, [c20a.id]]], [[o2.id, [c20b.id]]]]);
+    // The person says c20a paid for o2: c20b is free again, and o1 = c20b + c30 is the only set left.
+    const after = match({ orders: [o2, o1], charges: [c20a, c20b, c30], takenOrders: new Set([`payment:${o2.id}`]), takenCharges: new Set([c20a.id]) });
+    expect(after.matched.map((e) => [e.order, e.charges, e.method])).toEqual([[o1.id, [c20b.id, c30.id], 'split']]);
+    expect(after.questions).toEqual([]);
+  });
+
   it('a rejected pairing is never proposed again; a confirmed one takes its order and charges', () => {
     const o1 = order({ total: 2500, date: '2026-03-01' });
     const o2 = order({ total: 2500, date: '2026-03-03' });

@@ -100,17 +100,19 @@ interface Indexed extends MatchCharge {
   abs: number;
 }
 
-/** Charges of one currency and sign, by day, for window scans. */
-function index(charges: readonly MatchCharge[], taken: ReadonlySet<number>): Map<string, Indexed[]> {
-  const m = new Map<string, Indexed[]>();
+/** Charges by currency and sign, then by merchant text, each list by day, for window scans. */
+function index(charges: readonly MatchCharge[], taken: ReadonlySet<number>): Map<string, Map<string, Indexed[]>> {
+  const m = new Map<string, Map<string, Indexed[]>>();
   for (const c of charges) {
     if (c.amount === 0 || taken.has(c.id)) continue;
     const k = `${c.currency}:${c.amount > 0 ? 'payment' : 'refund'}`;
-    let list = m.get(k);
-    if (!list) m.set(k, (list = []));
+    let byMerchant = m.get(k);
+    if (!byMerchant) m.set(k, (byMerchant = new Map()));
+    let list = byMerchant.get(c.merchant);
+    if (!list) byMerchant.set(c.merchant, (list = []));
     list.push({ ...c, day: dayNumber(c.date), abs: Math.abs(c.amount) });
   }
-  for (const list of m.values()) list.sort((a, b) => a.day - b.day || a.id - b.id);
+  for (const byMerchant of m.values()) for (const list of byMerchant.values()) list.sort((a, b) => a.day - b.day || a.id - b.id);
   return m;
 }
 
@@ -136,25 +138,26 @@ export function splitSets(pool: readonly { id: number; abs: number }[], target: 
   const a = [...pool].sort((x, y) => y.abs - x.abs || x.id - y.id);
   const prefix = [0];
   for (const c of a) prefix.push(prefix[prefix.length - 1]! + c.abs);
+  // The last charge of a set is looked up by its amount rather than tried one by one.
+  const at = new Map<number, number[]>();
+  a.forEach((c, i) => at.set(c.abs, [...(at.get(c.abs) ?? []), i]));
   const sets: number[][] = [];
   const chosen: number[] = [];
   let steps = 0;
   let bounded = false;
+  const record = (last: number) => sets.push([...chosen, last].map((i) => a[i]!.id).sort((x, y) => x - y));
   const dfs = (start: number, remaining: number): void => {
-    if (remaining === 0) {
-      if (chosen.length >= 2) sets.push(chosen.map((i) => a[i]!.id).sort((x, y) => x - y));
-      return;
-    }
     const slots = max - chosen.length;
-    if (slots <= 0) return;
+    if (chosen.length >= 1) {
+      if (++steps > budget) return void (bounded = true);
+      for (const i of at.get(remaining) ?? []) if (i >= start) record(i);
+    }
+    if (slots <= 1) return;
     for (let i = start; i < a.length; i++) {
       // The largest sum still reachable from here with the slots left (amounts are descending).
       if (prefix[Math.min(a.length, i + slots)]! - prefix[i]! < remaining) return;
-      if (a[i]!.abs > remaining) continue;
-      if (++steps > budget) {
-        bounded = true;
-        return;
-      }
+      if (a[i]!.abs >= remaining) continue;
+      if (++steps > budget) return void (bounded = true);
       chosen.push(i);
       dfs(i + 1, remaining - a[i]!.abs);
       chosen.pop();
@@ -171,28 +174,41 @@ export function match(input: MatchInput, opts: MatchOptions = DEFAULT_OPTIONS): 
   const byKey = index(input.charges, input.takenCharges ?? new Set<number>());
   const edges: Edge[] = [];
   const bounded: MatchResult['bounded'] = [];
-  // Merchant texts repeat (one card, a few shops): decide each (merchant, retailer) pair once.
-  const likeness = new Map<string, ReturnType<typeof merchantMatch>>();
-  const alike = (merchant: string, retailer: string) => {
-    const k = `${merchant}\u0000${retailer}`;
-    if (!likeness.has(k)) likeness.set(k, merchantMatch(merchant, retailer));
-    return likeness.get(k);
+  // Merchant texts repeat (one card, a few shops): which of them name a retailer is decided once
+  // per (currency and sign, retailer), and only those merchants' charges are scanned.
+  const compatible = new Map<string, Array<{ list: Indexed[]; similarity: number }>>();
+  const listsFor = (key: string, retailer: string) => {
+    const k = `${key}\u0000${retailer}`;
+    let lists = compatible.get(k);
+    if (!lists) {
+      lists = [];
+      for (const [merchant, list] of byKey.get(key) ?? []) {
+        const m = merchantMatch(merchant, retailer);
+        if (m) lists.push({ list, similarity: m.similarity });
+      }
+      compatible.set(k, lists);
+    }
+    return lists;
   };
-
+  // Pass 1: exact single charges. A charge that exactly equals an order in its window is explained
+  // by that order (or is a question about it): it is not offered as part of ANOTHER order's split,
+  // which would otherwise drown a busy card in coincidental sums. Once a person settles such a
+  // question, the charges it did not take are free for splits again (the re-run sees them).
+  const work: Array<{ o: MatchOrder; kind: Kind; target: number; pool: Array<Indexed & { similarity: number }>; add: (ids: number[], method: Edge['method']) => void }> = [];
+  const exact = new Set<number>();
   for (const o of input.orders) {
     const day = dayNumber(o.date);
     for (const kind of ['payment', 'refund'] as const) {
       const target = kind === 'payment' ? o.total : o.refunded;
       if (target <= 0 || takenOrders.has(orderKey(kind, o.id))) continue;
-      const list = byKey.get(`${o.currency}:${kind}`);
-      if (!list) continue;
+      const lists = listsFor(`${o.currency}:${kind}`, o.retailer);
+      if (!lists.length) continue;
       const w = kind === 'payment' ? opts.window : opts.refundWindow;
       const pool: Array<Indexed & { similarity: number }> = [];
-      for (let i = firstAtOrAfter(list, day + w.from); i < list.length && list[i]!.day <= day + w.to; i++) {
-        const c = list[i]!;
-        if (c.abs > target) continue;
-        const m = alike(c.merchant, o.retailer);
-        if (m) pool.push({ ...c, similarity: m.similarity });
+      for (const { list, similarity } of lists) {
+        for (let i = firstAtOrAfter(list, day + w.from); i < list.length && list[i]!.day <= day + w.to; i++) {
+          if (list[i]!.abs <= target) pool.push({ ...list[i]!, similarity });
+        }
       }
       const byId = new Map(pool.map((c) => [c.id, c]));
       const add = (ids: number[], method: Edge['method']) => {
@@ -202,14 +218,21 @@ export function match(input: MatchInput, opts: MatchOptions = DEFAULT_OPTIONS): 
         e.score = score(Math.min(...cs.map((c) => c.similarity)), cs.map((c) => c.day - day), w, method === 'split');
         edges.push(e);
       };
-      for (const c of pool) if (c.abs === target) add([c.id], 'exact');
-      const smaller = pool.filter((c) => c.abs < target);
-      if (smaller.length >= 2 && opts.maxSplit >= 2) {
-        const found = splitSets(smaller, target, opts.maxSplit, opts.budget);
-        for (const s of found.sets) add(s, 'split');
-        if (found.bounded) bounded.push({ kind, order: o.id });
+      for (const c of pool) {
+        if (c.abs !== target) continue;
+        exact.add(c.id);
+        add([c.id], 'exact');
       }
+      work.push({ o, kind, target, pool, add });
     }
+  }
+  // Pass 2: split shipments, from the charges no order explains exactly.
+  for (const { o, kind, target, pool, add } of work) {
+    const smaller = pool.filter((c) => c.abs < target && !exact.has(c.id));
+    if (smaller.length < 2 || opts.maxSplit < 2) continue;
+    const found = splitSets(smaller, target, opts.maxSplit, opts.budget);
+    for (const set of found.sets) add(set, 'split');
+    if (found.bounded) bounded.push({ kind, order: o.id });
   }
   return resolve(edges, bounded);
 }
