@@ -343,9 +343,11 @@ export async function runOrdersStats(ctx: Context, o: OrdersStatsOptions): Promi
   // Folding the tail into "other" is for eyes; JSON and piped text get every group unless asked.
   const top = o.top ?? (format === 'chart' ? TTY_TOP : Number.POSITIVE_INFINITY);
   notifyRefresh(ctx, by === 'category' ? 'categories' : 'orders');
-  const charges = o.includeCharges ? (await import('../reconcile/stats.js')).withUnmatchedCharges(store, by, filter, store.orders.stats(by, filter), ctx.now(), (a, d) => ctx.audit(a, null, d)) : undefined;
+  const rows = store.orders.stats(by, filter);
+  // --include-charges: card charges no order accounts for join the totals (src/reconcile/stats.ts).
+  const charges = o.includeCharges ? (await import('../reconcile/stats.js')).withUnmatchedCharges(store, by, filter, rows, ctx.now(), (a, d) => ctx.audit(a, null, d)) : undefined;
   if (charges) (await import('../reconcile/report.js')).noteCharges(io, charges, format === 'json');
-  const raw = seriesByCurrency(charges?.rows ?? store.orders.stats(by, filter));
+  const raw = seriesByCurrency(charges?.rows ?? rows);
   // One timeline for every currency, so their months line up under each other.
   const months = monthRange(raw);
   const series = raw.map((s) => shapeSeries(s, by, top, months));
