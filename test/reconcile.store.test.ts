@@ -92,6 +92,18 @@ describe('reconcile: saved matches', () => {
     expect(w.audit().map((a) => a.action)).toEqual(['reconcile.run', 'reconcile.run']);
   });
 
+  it('--since re-examines only newer orders; matches of older ones stand', async () => {
+    const w = world();
+    w.orders([order('O-1', '2026-01-05', 1111), order('N-1', '2026-03-05', 2222)]);
+    w.charges([charge('o1', '2026-01-06', 1111), charge('n1', '2026-03-06', 2222)]);
+    await w.reconcile();
+    const old = w.rows().find((r) => r.order_ref === w.orderRef('O-1'))!;
+    w.orders([order('N-2', '2026-03-05', 2222)]); // now n1 could be N-1 or N-2
+    const r = await w.reconcile({ since: '2026-03-01' });
+    expect(r.out).toMatchObject({ since: '2026-03-01', matched: 1, ambiguous: 1, unmatched_charges: 0 });
+    expect(w.rows().find((x) => x.id === old.id)).toMatchObject({ status: 'matched', order_ref: w.orderRef('O-1') });
+  });
+
   it('an ambiguous charge is never guessed: confirmed by a script, the next one follows by deduction; reject sticks', async () => {
     const w = world();
     w.orders([order('B-1', '2026-03-01', 2500), order('B-2', '2026-03-02', 2500)]);

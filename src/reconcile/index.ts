@@ -36,13 +36,19 @@ export function handlesOf(store: Store): Map<number, string> {
 
 export function runReconcile(store: Store, o: RunOptions, audit: Audit): RunResult {
   const rs = new ReconcileStore(store.db);
-  const plan = makePlan(rs, handlesOf(store), { ...(o.since ? { since: o.since } : {}), match: o.match ?? DEFAULT_OPTIONS });
-  const result: RunResult = { ...plan.counts, dry_run: Boolean(o.dryRun), since: o.since ?? null, changes: plan.changes };
-  if (!o.dryRun) {
-    applyPlan(rs, plan, o.now.toISOString());
-    audit('reconcile.run', { ...plan.counts, ...plan.changes, since: o.since ?? null });
-  }
-  return result;
+  const handles = handlesOf(store);
+  const planned = () => makePlan(rs, handles, { ...(o.since ? { since: o.since } : {}), match: o.match ?? DEFAULT_OPTIONS });
+  // Read and write in one IMMEDIATE transaction: two runs at once (cron and a person) never both
+  // apply a plan made from the same starting point.
+  const plan = o.dryRun
+    ? planned()
+    : rs.transaction(() => {
+        const p = planned();
+        applyPlan(rs, p, o.now.toISOString());
+        return p;
+      });
+  if (!o.dryRun) audit('reconcile.run', { ...plan.counts, ...plan.changes, since: o.since ?? null });
+  return { ...plan.counts, dry_run: Boolean(o.dryRun), since: o.since ?? null, changes: plan.changes };
 }
 
 /** Run the matcher when orders or charges changed since the last saved run (stats need it current). */
