@@ -104,6 +104,18 @@ describe('reconcile: saved matches', () => {
     expect(w.rows().find((x) => x.id === old.id)).toMatchObject({ status: 'matched', order_ref: w.orderRef('O-1') });
   });
 
+  it('window settings given to a run are kept for later runs (decisions, stats catch-up)', async () => {
+    const w = world();
+    w.orders([order('W-1', '2026-03-01', 3333), order('W-2', '2026-03-01', 500), order('W-3', '2026-03-02', 500)]);
+    w.charges([charge('late', '2026-03-16', 3333), charge('w2', '2026-03-03', 500)]);
+    expect((await w.reconcile()).out).toMatchObject({ matched: 0, ambiguous: 1 });
+    const wide = await w.reconcile({ window: { from: 0, to: 20 } });
+    expect(wide.out).toMatchObject({ matched: 1, ambiguous: 1 });
+    const done = await w.reconcile({ confirm: wide.out.questions[0].id, choice: 1 });
+    expect(done.out.run).toMatchObject({ matched: 1, confirmed: 1 });
+    await expect(runReconcileCommand(w.t.ctx, { list: true, window: { from: 0, to: 3 } })).rejects.toMatchObject({ exitCode: 2 });
+  });
+
   it('an ambiguous charge is never guessed: confirmed by a script, the next one follows by deduction; reject sticks', async () => {
     const w = world();
     w.orders([order('B-1', '2026-03-01', 2500), order('B-2', '2026-03-02', 2500)]);

@@ -102,7 +102,10 @@ export async function runReconcileCommand(ctx: Context, o: ReconcileOptions): Pr
   const io = ctx.io;
   const store = ctx.store();
   const audit = (action: string, detail: Record<string, unknown>) => ctx.audit(action, null, detail);
-  const match: MatchOptions = { ...DEFAULT_OPTIONS, ...(o.window ? { window: o.window } : {}), ...(o.refundWindow ? { refundWindow: o.refundWindow } : {}), ...(o.maxSplit ? { maxSplit: o.maxSplit } : {}) };
+  // Settings given now are saved with the run and used by later runs (docs/reconcile.md).
+  const given = o.window || o.refundWindow || o.maxSplit;
+  const match: MatchOptions | undefined = given ? { ...(await import('../reconcile/index.js')).savedOptions(store), ...(o.window ? { window: o.window } : {}), ...(o.refundWindow ? { refundWindow: o.refundWindow } : {}), ...(o.maxSplit ? { maxSplit: o.maxSplit } : {}) } : undefined;
+  if (given && (o.list || o.confirm !== undefined || o.reject !== undefined)) throw usageError('BAD_OPTION', '--window, --refund-window and --max-split go with a run or --review');
 
   if (o.list) {
     const rows = views(store, o.status);
@@ -124,7 +127,7 @@ export async function runReconcileCommand(ctx: Context, o: ReconcileOptions): Pr
   if (o.review) return review(ctx, match);
 
   const since = o.since ? calendarFlag(o.since, '--since', ctx.now()) : undefined;
-  const r = runReconcile(store, { ...(since ? { since } : {}), dryRun: o.dryRun ?? false, match, now: ctx.now() }, audit);
+  const r = runReconcile(store, { ...(since ? { since } : {}), dryRun: o.dryRun ?? false, ...(match ? { match } : {}), now: ctx.now() }, audit);
   const questions = o.dryRun ? [] : views(store, ['ambiguous']);
   if (ctx.json) {
     printJson(io, { ...r, questions });
@@ -143,7 +146,7 @@ export async function runReconcileCommand(ctx: Context, o: ReconcileOptions): Pr
 }
 
 /** On a terminal: one question at a time; every answer is saved (and audited) at once. */
-async function review(ctx: Context, match: MatchOptions): Promise<number> {
+async function review(ctx: Context, match: MatchOptions | undefined): Promise<number> {
   const io = ctx.io;
   if (ctx.json || !io.stdinIsTTY || !io.stdoutIsTTY) {
     throw usageError('NOT_A_TERMINAL', '--review asks questions on a terminal', 'In scripts: `orderlink reconcile --list --status ambiguous --json`, then `--confirm ID --order ORDER` or `--reject ID`.');
@@ -152,7 +155,7 @@ async function review(ctx: Context, match: MatchOptions): Promise<number> {
   const report = await import('../reconcile/report.js');
   const store = ctx.store();
   const audit = (action: string, detail: Record<string, unknown>) => ctx.audit(action, null, detail);
-  runReconcile(store, { match, now: ctx.now() }, audit);
+  runReconcile(store, { ...(match ? { match } : {}), now: ctx.now() }, audit);
   const skipped = new Set<number>();
   let decided = 0;
   for (;;) {

@@ -37,7 +37,10 @@ export function handlesOf(store: Store): Map<number, string> {
 export function runReconcile(store: Store, o: RunOptions, audit: Audit): RunResult {
   const rs = new ReconcileStore(store.db);
   const handles = handlesOf(store);
-  const planned = () => makePlan(rs, handles, { ...(o.since ? { since: o.since } : {}), match: o.match ?? DEFAULT_OPTIONS });
+  // The window and split settings of the last saved run stay this profile's settings, so a
+  // decision's re-run (or stats' catch-up run) matches the way the person last asked for.
+  const match = o.match ?? savedOptions(store);
+  const planned = () => makePlan(rs, handles, { ...(o.since ? { since: o.since } : {}), match });
   // Read and write in one IMMEDIATE transaction: two runs at once (cron and a person) never both
   // apply a plan made from the same starting point.
   const plan = o.dryRun
@@ -45,10 +48,23 @@ export function runReconcile(store: Store, o: RunOptions, audit: Audit): RunResu
     : rs.transaction(() => {
         const p = planned();
         applyPlan(rs, p, o.now.toISOString());
+        if (o.match) store.setMeta(OPTIONS_KEY, JSON.stringify(o.match));
         return p;
       });
   if (!o.dryRun) audit('reconcile.run', { ...plan.counts, ...plan.changes, since: o.since ?? null });
   return { ...plan.counts, dry_run: Boolean(o.dryRun), since: o.since ?? null, changes: plan.changes };
+}
+
+const OPTIONS_KEY = 'reconcile_options';
+
+/** The matcher settings saved by the last run that was given some, else the defaults. */
+export function savedOptions(store: Store): MatchOptions {
+  try {
+    const saved = JSON.parse(store.getMeta(OPTIONS_KEY) ?? 'null') as Partial<MatchOptions> | null;
+    return { ...DEFAULT_OPTIONS, ...(saved ?? {}) };
+  } catch {
+    return DEFAULT_OPTIONS;
+  }
 }
 
 /** Run the matcher when orders or charges changed since the last saved run (stats need it current). */
