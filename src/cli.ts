@@ -38,6 +38,7 @@ export const MANIFEST: readonly ManifestEntry[] = [
   { name: 'smoke', summary: 'CI: check provider APIs — link, one bounded sync, schema and drift — with a JUnit report', load: () => import('./commands/smoke.js') },
   { name: 'orders', summary: 'List, search, show and chart your orders', load: () => import('./commands/orders.js') },
   { name: 'charges', summary: 'List card and bank charges (Plaid), kept apart from orders', load: () => import('./commands/charges.js') },
+  { name: 'reconcile', summary: 'Match card charges to the orders they paid for; review the ambiguous ones', load: () => import('./commands/reconcile.js') },
   { name: 'disconnect', summary: 'Revoke a connection, delete its secret, keep or purge its orders', load: () => import('./commands/disconnect.js') },
   { name: 'audit', summary: 'Show and verify the hash-chained audit log', load: () => import('./commands/audit.js') },
   { name: 'doctor', summary: 'Check the runtime, data directory, database and vault', load: () => import('./commands/doctor.js') },

@@ -63,6 +63,8 @@ export interface OrdersStatsOptions extends FilterOptions {
   top?: number;
   header?: boolean;
   pager?: boolean;
+  /** Add card charges no order accounts for (src/reconcile/stats.ts). */
+  includeCharges?: boolean;
 }
 
 const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
@@ -168,6 +170,7 @@ Examples:
     .option('--top <n>', `retailers/categories before the rest fold into "other" (default on a terminal: ${TTY_TOP})`, (v) => parsePositiveInt(v, '--top', 1000))
     .option('--header', 'start piped (tab-separated) output with a line of column names')
     .option('--no-pager', 'never page a long chart')
+    .option('--include-charges', 'add card charges (Plaid) that no order accounts for; matched charges never count twice (docs/reconcile.md)')
     .addHelpText(
       'after',
       `
@@ -179,9 +182,10 @@ Examples:
   $ orderlink orders stats                             # per month, all time
   $ orderlink orders stats --by retailer --since 2026-01-01
   $ orderlink orders stats --by category --top 5 --currency USD
+  $ orderlink orders stats --include-charges           # + card charges no order accounts for
   $ orderlink orders stats --by month --json | jq '.currencies[0].groups'`,
     )
-    .action((own: Pick<OrdersStatsOptions, 'by' | 'top' | 'header' | 'pager'>) => {
+    .action((own: Pick<OrdersStatsOptions, 'by' | 'top' | 'header' | 'pager' | 'includeCharges'>) => {
       // commander lets the parent (`orders`) take every option it knows wherever it appears, so
       // `orders stats --since 90d` leaves --since on the parent: the filters are read from there.
       const parent = cmd.opts<Record<string, unknown>>();
@@ -366,7 +370,11 @@ export async function runOrdersStats(ctx: Context, o: OrdersStatsOptions): Promi
   // Folding the tail into "other" is for eyes; JSON and piped text get every group unless asked.
   const top = o.top ?? (format === 'chart' ? TTY_TOP : Number.POSITIVE_INFINITY);
   notifyRefresh(ctx, by === 'category' ? 'categories' : 'orders');
-  const raw = seriesByCurrency(store.orders.stats(by, filter));
+  const rows = store.orders.stats(by, filter);
+  // --include-charges: card charges no order accounts for join the totals (src/reconcile/stats.ts).
+  const charges = o.includeCharges ? (await import('../reconcile/stats.js')).withUnmatchedCharges(store, by, filter, rows, ctx.now(), (a, d) => ctx.audit(a, null, d)) : undefined;
+  if (charges) (await import('../reconcile/report.js')).noteCharges(io, charges, format === 'json');
+  const raw = seriesByCurrency(charges?.rows ?? rows);
   // One timeline for every currency, so their months line up under each other.
   const months = monthRange(raw);
   const series = raw.map((s) => shapeSeries(s, by, top, months));
@@ -377,6 +385,7 @@ export async function runOrdersStats(ctx: Context, o: OrdersStatsOptions): Promi
       by,
       since: filter.since ?? null,
       until: filter.until ?? null,
+      ...(charges ? { include_charges: (await import('../reconcile/report.js')).chargesJson(charges) } : {}),
       currencies: series.map((s) => ({
         currency: s.currency,
         orders: s.orders,

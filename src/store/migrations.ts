@@ -284,4 +284,54 @@ CREATE INDEX charges_by_date ON charges (date, transaction_id) WHERE deleted_at 
 CREATE INDEX charges_by_pending_id ON charges (connection_id, pending_transaction_id) WHERE pending_transaction_id IS NOT NULL;
 `,
   },
+  {
+    version: 5,
+    name: 'reconciliations: card charges matched to the orders they paid for or refunded',
+    sql: `
+-- One row per match (status matched: by the matcher; confirmed or rejected: by a person) or per
+-- open question (ambiguous: order_ref is NULL and candidates lists the choices). charge_refs is a
+-- JSON array of charges.id, kept in step with reconciliation_charges (and the orders named, with
+-- reconciliation_orders), which lets SQLite drop a reconciliation when one of its charges or
+-- orders is deleted (disconnect --purge) without scanning JSON. Money stays in orders and charges; provenance says which source gave which field.
+CREATE TABLE reconciliations (
+  id          INTEGER PRIMARY KEY,
+  kind        TEXT NOT NULL CHECK (kind IN ('payment', 'refund')),
+  order_ref   INTEGER REFERENCES orders(id) ON DELETE CASCADE,
+  charge_refs TEXT NOT NULL CHECK (json_valid(charge_refs) AND json_type(charge_refs) = 'array'),
+  status      TEXT NOT NULL CHECK (status IN ('matched', 'confirmed', 'rejected', 'ambiguous')),
+  method      TEXT NOT NULL CHECK (method IN ('exact', 'split')),
+  score       INTEGER NOT NULL DEFAULT 0 CHECK (score BETWEEN 0 AND 100),
+  candidates  TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(candidates)),
+  provenance  TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(provenance)),
+  created_at  TEXT NOT NULL,
+  decided_at  TEXT
+) STRICT;
+CREATE INDEX reconciliations_by_order ON reconciliations (order_ref);
+CREATE INDEX reconciliations_by_status ON reconciliations (status, kind);
+
+CREATE TABLE reconciliation_charges (
+  charge_ref        INTEGER NOT NULL REFERENCES charges(id) ON DELETE CASCADE,
+  reconciliation_id INTEGER NOT NULL REFERENCES reconciliations(id) ON DELETE CASCADE,
+  PRIMARY KEY (charge_ref, reconciliation_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX reconciliation_charges_by_reconciliation ON reconciliation_charges (reconciliation_id);
+
+-- A match that lost one of its charges is void (the charge row is gone, its id may be reused).
+CREATE TRIGGER reconciliation_charge_gone AFTER DELETE ON reconciliation_charges BEGIN
+  DELETE FROM reconciliations WHERE id = OLD.reconciliation_id;
+END;
+-- The orders a row names (order_ref, or every candidate of a question), for the same reason: an
+-- order deleted for good takes the rows naming it along. A cascade, not a trigger on orders (the
+-- order writer stays free of triggers).
+CREATE TABLE reconciliation_orders (
+  order_ref         INTEGER NOT NULL REFERENCES orders(id) ON DELETE CASCADE,
+  reconciliation_id INTEGER NOT NULL REFERENCES reconciliations(id) ON DELETE CASCADE,
+  PRIMARY KEY (order_ref, reconciliation_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX reconciliation_orders_by_reconciliation ON reconciliation_orders (reconciliation_id);
+CREATE TRIGGER reconciliation_order_gone AFTER DELETE ON reconciliation_orders BEGIN
+  DELETE FROM reconciliations WHERE id = OLD.reconciliation_id;
+END;
+`,
+  },
 ];

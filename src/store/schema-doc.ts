@@ -20,6 +20,9 @@ const PURPOSE: Record<string, string> = {
   order_category_rollup_stale: 'Which category rollup slices need rebuilding; derived data.',
   schema_migrations: 'The migrations applied to this file, in order.',
   charges: 'Card and bank transactions from aggregators such as Plaid: not orders, never counted with them. `amount` is in minor units; positive is money out.',
+  reconciliations: 'Card charges matched to the orders they paid for (`kind` payment) or refunded (refund), by `orderlink reconcile`. `status`: matched (by the matcher), confirmed or rejected (by you, at `decided_at`), ambiguous (a question: `order_ref` is NULL and `candidates` lists the choices). `charge_refs` is a JSON array of `charges.id`; `provenance` (JSON) says which connection supplied which field.',
+  reconciliation_charges: 'The charges of each reconciliation (the same as its `charge_refs`), so deleting a charge removes the matches that used it.',
+  reconciliation_orders: 'The orders each reconciliation names (its `order_ref`, or every candidate of a question), so deleting an order removes the rows that name it.',
 };
 
 interface Col {
