@@ -9,7 +9,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { childEnv, runCli } from './helpers/cli.js';
@@ -154,7 +154,11 @@ describe('H49 — the packed tarball installs without warnings and runs', () => 
       // npm 11 asks before running a dependency's install script: allow better-sqlite3's (it
       // compiles the SQLite binding), where this npm knows the setting.
       const knowsAllowScripts = (await run(npm, ['config', 'get', 'allow-scripts'], { env })).stdout.trim() !== 'undefined';
-      const install = await run(npm, ['install', '-g', '--prefix', prefix, ...(knowsAllowScripts ? ['--allow-scripts=better-sqlite3'] : []), tgz], { env });
+      // Build the native binding against the headers of the Node running this test: a machine-wide
+      // npm `nodedir` (set for the system's Node) would otherwise compile it for another Node ABI.
+      const ownHeaders = join(dirname(process.execPath), '..');
+      const nodedir = existsSync(join(ownHeaders, 'include', 'node', 'node_version.h')) ? [`--nodedir=${ownHeaders}`] : [];
+      const install = await run(npm, ['install', '-g', '--prefix', prefix, ...nodedir, ...(knowsAllowScripts ? ['--allow-scripts=better-sqlite3'] : []), tgz], { env });
       expect(install.status, install.stderr).toBe(0);
       expect(`${install.stdout}\n${install.stderr}`.split('\n').filter((l) => /\bwarn/i.test(l))).toEqual([]);
       const bin = join(prefix, process.platform === 'win32' ? 'orderlink.cmd' : join('bin', 'orderlink'));
