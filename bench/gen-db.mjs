@@ -12,8 +12,15 @@ export async function buildDb(home, n) {
   ensureProfileDirs(paths);
   const store = Store.open(paths.db, 'default');
   const conn = store.connections.insert({ connector: 'sandbox', retailer: '*', alias: 'bench', providerType: 'direct', tokenRef: null, scopes: '', accountLabel: null, baseUrl: null }, new Date());
+  // mulberry32: the old LCG here multiplied past 2^53 in doubles and cycled, so 1M orders had
+  // only ~880 distinct dates; these have about one timestamp each, as a real history does.
   let seed = 7;
-  const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  const rnd = () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
   const cats = Object.keys(ITEMS);
   const statuses = ['delivered', 'delivered', 'delivered', 'shipped', 'refunded', 'cancelled'];
   const writer = store.orderWriter();

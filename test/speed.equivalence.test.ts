@@ -60,3 +60,75 @@ describe('orders --ndjson: the raw-row writer equals safeJson(orderRecord(row))'
     store.close();
   });
 });
+
+describe('the sandbox fast path (src/sync/fast-paths.ts) equals policy → zod → toOrder', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { sandbox } = await import('../src/connectors/sandbox/index.js');
+  const { FAST_PATHS } = await import('../src/sync/fast-paths.js');
+  const { mapRecords } = await import('../src/sync/pipeline.js');
+  const { applyPolicy } = await import('../src/policy/index.js');
+  const fixture = JSON.parse(readFileSync(new URL('../src/connectors/sandbox/fixtures/page-mixed.json', import.meta.url), 'utf8')) as { orders: unknown[] };
+  const plain = (raw: unknown) => {
+    const parsed = sandbox.rawSchema.safeParse(applyPolicy(raw, sandbox.allowList, sandbox.freeText));
+    if (!parsed.success) return 'invalid';
+    try {
+      return sandbox.toOrder(parsed.data);
+    } catch (err) {
+      return `throws ${(err as Error).name}`;
+    }
+  };
+  const fast = (raw: unknown) => FAST_PATHS.sandbox!(structuredClone(raw), sandbox, 4096);
+  const clone = <T>(v: T): T => structuredClone(v);
+  /** Mutations that a provider could send: each field removed, retyped, emptied, lengthened, carded. */
+  const CARD = '4111 1111 1111 1111';
+  const odd: unknown[] = [undefined, null, '', 0, -1, 1.5, 2 ** 60, true, false, 'x'.repeat(5000), CARD, `Shop ${CARD}`, '12.345', '-0.50', '1e3', ' 12.00', 'NaN', [], {}, 'JPY', 'usd', 'delivered', '2026-02-30T00:00:00Z', 'not a date', '2026-05-05T19:57:00-05:00'];
+  function* mutants(base: Record<string, unknown>): Generator<unknown> {
+    yield base;
+    const paths: string[][] = [];
+    for (const k of Object.keys(base)) paths.push([k]);
+    for (const k of ['subtotal', 'tax', 'shipping', 'discount', 'total', 'refunded']) paths.push(['amounts', k]);
+    for (const k of ['line', 'name', 'sku', 'unit_price', 'quantity', 'category']) paths.push(['items', '0', k]);
+    paths.push(['deleted'], ['note'], ['extra'], ['items', '0'], ['items']);
+    for (const p of paths) {
+      for (const v of odd) {
+        const m = clone(base) as Record<string, unknown>;
+        let o: Record<string, unknown> = m;
+        for (const k of p.slice(0, -1)) o = (o?.[k] ?? {}) as Record<string, unknown>;
+        if (v === undefined) delete o[p.at(-1)!];
+        else o[p.at(-1)!] = clone(v);
+        yield m;
+      }
+    }
+  }
+
+  it('accepts the ordinary records (the fast path is really taken)', () => {
+    const live = fixture.orders.filter((r) => !(r as { deleted?: boolean }).deleted);
+    expect(live.length).toBeGreaterThan(0);
+    for (const r of live) expect(fast(r), JSON.stringify(r).slice(0, 80)).toEqual(plain(r));
+  });
+
+  it('never accepts what the plain steps refuse, and never maps differently (fixture mutations)', () => {
+    let checked = 0;
+    let taken = 0;
+    for (const base of fixture.orders) {
+      for (const m of mutants(base as Record<string, unknown>)) {
+        const f = fast(m);
+        checked++;
+        if (f === undefined) continue;
+        taken++;
+        expect(f, JSON.stringify(m).slice(0, 200)).toEqual(plain(m));
+      }
+    }
+    expect(checked).toBeGreaterThan(1000);
+    expect(taken).toBeGreaterThan(50);
+  });
+
+  it('mapRecords gives the same page with and without the fast path (errors worded alike)', () => {
+    const page: unknown[] = [];
+    for (const base of fixture.orders) for (const m of mutants(base as Record<string, unknown>)) page.push(m);
+    const withFast = mapRecords(sandbox, page.map(clone), 3);
+    const without = mapRecords({ ...sandbox, id: 'sandbox-without-fast-path' }, page.map(clone), 3);
+    expect(withFast).toEqual(without);
+    expect(withFast.errors.length).toBeGreaterThan(100);
+  });
+});
