@@ -132,3 +132,61 @@ describe('the sandbox fast path (src/sync/fast-paths.ts) equals policy â†’ zod â
     expect(withFast.errors.length).toBeGreaterThan(100);
   });
 });
+
+describe('category rollups kept up to date by the page writer (src/store/orders.ts)', () => {
+  const rebuilt = (store: Store) =>
+    store.db
+      .prepare(
+        `SELECT g.grain, substr(o.order_date, 1, g.len) AS period, o.connection_id, o.retailer, o.currency, o.status, coalesce(i.category, '') AS category,
+           count(DISTINCT o.id) AS orders, sum(i.unit_price * i.quantity) AS total
+         FROM orders o JOIN order_items i ON i.order_ref = o.id, (SELECT 'm' AS grain, 7 AS len UNION ALL SELECT 'd', 10) g
+         WHERE o.deleted_at IS NULL GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7`,
+      )
+      .all();
+  const held = (store: Store) => store.db.prepare('SELECT * FROM order_category_rollup ORDER BY 1, 2, 3, 4, 5, 6, 7').all();
+
+  it('a first sync (additions only) leaves no month stale and totals equal to a rebuild', () => {
+    const store = Store.open(tmpDb(), 'default');
+    const id = store.connections.insert({ connector: 'sandbox', retailer: '*', alias: 'a', providerType: 'direct', tokenRef: null, scopes: '', accountLabel: null, baseUrl: null }).id;
+    const w = store.orderWriter();
+    // Ordinary strings and amounts here (the hostile ones take the stale path, tested below).
+    const all = orders(400).map((o, k) => ({
+      ...o,
+      retailer: ['Target', 'IKEA', 'Rakuten'][k % 3]!,
+      currency: 'USD',
+      subtotal: 100 * k, tax: 7, shipping: 0, discount: 0, total: 100 * k + 7, refunded: 0,
+      // Several items per order, some sharing a category (the order counts once per category).
+      items: [
+        { lineNo: 1, name: 'Lamp', sku: null, unitPrice: 100 + k, quantity: 1 + (k % 3), category: ['Home', 'Toys', 'Grocery', 'home'][k % 4]! },
+        { lineNo: 2, name: 'Tea', sku: null, unitPrice: 99, quantity: 1, category: k % 2 ? ['Home', 'Toys', 'Grocery', 'home'][k % 4]! : 'Other' },
+        { lineNo: 3, name: 'Bag', sku: null, unitPrice: 250, quantity: 2, category: null },
+      ],
+    }));
+    for (let p = 0; p < 4; p++) w.commitPage({ connectionId: id, orders: all.slice(p * 100, p * 100 + 100), tombstones: [], cursor: null, runRowId: null, fetched: 0, errors: 0, now: '2026-05-01T00:00:00.000Z' });
+    expect(store.orders.staleMonths('categories')).toBe(0);
+    expect(held(store)).toEqual(rebuilt(store));
+    // A change or a deletion marks its months stale; the next read rebuilds them to the same answer.
+    w.commitPage({ connectionId: id, orders: [{ ...all[5]!, status: 'refunded', orderDate: '2024-01-02T03:04:05.000Z' }], tombstones: [{ orderId: all[9]!.orderId, deletedAt: null }], cursor: null, runRowId: null, fetched: 0, errors: 0, now: '2026-05-02T00:00:00.000Z' });
+    expect(store.orders.staleMonths('categories')).toBeGreaterThan(0);
+    expect(store.orders.refreshRollups('categories')).toBe(true);
+    expect(held(store)).toEqual(rebuilt(store));
+    store.close();
+  });
+
+  it('an addition it cannot sum exactly in JS (or group as SQLite does) marks its month stale instead', () => {
+    const store = Store.open(tmpDb(), 'default');
+    const id = store.connections.insert({ connector: 'sandbox', retailer: '*', alias: 'a', providerType: 'direct', tokenRef: null, scopes: '', accountLabel: null, baseUrl: null }).id;
+    const w = store.orderWriter();
+    const [o] = orders(1);
+    const big = { ...o!, retailer: 'Target', currency: 'USD', items: [{ ...o!.items[0]!, unitPrice: 10 ** 15, quantity: 100_000 }] };
+    w.commitPage({ connectionId: id, orders: [big], tombstones: [], cursor: null, runRowId: null, fetched: 0, errors: 0, now: '2026-05-01T00:00:00.000Z' });
+    expect(store.orders.staleMonths('categories')).toBe(1);
+    const odd = { ...o!, orderId: 'odd', orderDate: '2023-03-03T00:00:00.000Z', retailer: 'Target', items: [{ ...o!.items[0]!, category: 'a\ud800' }, { ...o!.items[0]!, lineNo: 2, category: 'a\ud801' }] };
+    w.commitPage({ connectionId: id, orders: [odd], tombstones: [], cursor: null, runRowId: null, fetched: 0, errors: 0, now: '2026-05-01T00:00:00.000Z' });
+    expect(store.orders.staleMonths('categories')).toBe(2);
+    store.orders.refreshRollups('categories');
+    // The month SQLite can sum is rebuilt (both lone surrogates are stored as U+FFFD: one category, one order).
+    expect(held(store).filter((r) => (r as { period: string }).period.startsWith('2023-03'))).toEqual(rebuilt(store).filter((r) => (r as { period: string }).period.startsWith('2023-03')));
+    store.close();
+  });
+});
