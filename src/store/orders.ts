@@ -38,61 +38,6 @@ export function orderHash(o: NormalizedOrder): string {
   return oneShot ? oneShot('sha1', text, 'base64') : crypto.createHash('sha1').update(text).digest('base64');
 }
 
-/** Sums kept in a category rollup row stay within ±2^62 when added to: their sum fits 64 bits. */
-const HALF_INT64 = '4611686018427387904';
-
-interface CategoryDelta {
-  grain: 'd' | 'm';
-  period: string;
-  retailer: string;
-  currency: string;
-  status: string;
-  category: string;
-  orders: number;
-  total: number;
-}
-
-/** Strings whose SQLite value could group differently from the JS string (NUL, lone surrogates). */
-const UNSAFE_KEY = /[\u0000\ud800-\udfff]/;
-
-/**
- * Add a new (live) order to the category totals of its day and month, grouped as the rebuild in
- * rollups.ts groups them: per category (NULL as ''), the order counted once, its lines' unit
- * price × quantity summed. Returns false, adding nothing, when that cannot be done exactly in JS
- * (a product or sum beyond 2^53, a key string SQLite might compare differently): the caller
- * marks the month stale instead, and the rebuild does it in SQL.
- */
-function addCategoryTotals(o: NormalizedOrder, into: Map<string, CategoryDelta>): boolean {
-  if (UNSAFE_KEY.test(o.retailer) || UNSAFE_KEY.test(o.currency) || UNSAFE_KEY.test(o.status) || UNSAFE_KEY.test(o.orderDate)) return false;
-  const mine = new Map<string, number>();
-  for (const i of o.items) {
-    const category = i.category ?? '';
-    if (UNSAFE_KEY.test(category)) return false;
-    const line = i.unitPrice * i.quantity;
-    const sum = (mine.get(category) ?? 0) + line;
-    if (!Number.isSafeInteger(line) || !Number.isSafeInteger(sum)) return false;
-    mine.set(category, sum);
-  }
-  const day = o.orderDate.slice(0, 10);
-  const month = o.orderDate.slice(0, 7);
-  const deltas: Array<[string, CategoryDelta]> = [];
-  for (const [category, total] of mine) {
-    for (const [grain, period] of [['d', day], ['m', month]] as const) {
-      const key = `${grain}\u0000${period}\u0000${o.retailer}\u0000${o.currency}\u0000${o.status}\u0000${category}`;
-      const d = into.get(key);
-      const next = (d?.total ?? 0) + total;
-      if (!Number.isSafeInteger(next)) return false;
-      deltas.push([key, d ?? { grain, period, retailer: o.retailer, currency: o.currency, status: o.status, category, orders: 0, total: 0 }]);
-    }
-  }
-  for (const [key, d] of deltas) {
-    d.orders++;
-    d.total += mine.get(d.category)!;
-    into.set(key, d);
-  }
-  return true;
-}
-
 export class OrderWriter {
   private readonly find: Statement<[number, string], { id: number; content_hash: string; deleted_at: string | null; order_date: string }>;
   private readonly insert: Statement;
@@ -106,8 +51,6 @@ export class OrderWriter {
   private readonly run: Statement;
   /** Marks a (connection, month) rollup slice stale: rebuilt by the next read that needs it. */
   private readonly stale: Statement[];
-  /** Adds a new order's category totals to a category rollup row (see addCategoryTotals). */
-  private readonly catAdd: Statement;
   private readonly tx: Transaction<(w: PageWrite) => PageCounts>;
 
   constructor(private readonly db: DB) {
@@ -128,13 +71,6 @@ export class OrderWriter {
     this.ftsIns = db.prepare('INSERT INTO orders_fts (rowid, items) VALUES (?, ?)');
     this.tomb = db.prepare('UPDATE orders SET deleted_at = ?, updated_at = ? WHERE connection_id = ? AND order_id = ? AND deleted_at IS NULL RETURNING order_date');
     this.stale = ['order_rollup_stale', 'order_category_rollup_stale'].map((t) => db.prepare(`INSERT OR IGNORE INTO ${t} (connection_id, month) VALUES (?, ?)`));
-    // Adds, or leaves the row alone (0 changes) when the sum could leave 64 bits: the caller then
-    // marks the month stale and the rebuild decides (rollups.ts keeps an unrollable month stale).
-    this.catAdd = db.prepare(
-      `INSERT INTO order_category_rollup (grain, period, connection_id, retailer, currency, status, category, orders, total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (grain, period, connection_id, retailer, currency, status, category) DO UPDATE SET orders = orders + excluded.orders, total = total + excluded.total
-       WHERE total BETWEEN -${HALF_INT64} AND ${HALF_INT64} AND excluded.total BETWEEN -${HALF_INT64} AND ${HALF_INT64}`,
-    );
     this.cursor = db.prepare('UPDATE connections SET sync_cursor = ? WHERE id = ?');
     this.run = db.prepare(
       `UPDATE sync_runs SET pages = pages + 1, fetched = fetched + ?, added = added + ?, updated = updated + ?, unchanged = unchanged + ?,
@@ -176,12 +112,6 @@ export class OrderWriter {
     const c: PageCounts = { added: 0, updated: 0, unchanged: 0, deleted: 0 };
     // Months whose rollups this page changes (old and new month of a moved order), marked once each.
     const months = new Set<string>();
-    // Category totals of the orders this page adds, kept up to date here instead of marking their
-    // months stale: rebuilding the category rollups of a big first sync took the first
-    // `stats --by category` seconds (docs/performance.md). Changed and deleted orders still
-    // mark their months stale, as do additions this cannot add exactly (see addCategoryTotals).
-    const catMonths = new Set<string>();
-    const added = new Map<string, CategoryDelta>();
     for (const o of w.orders) {
       const hash = orderHash(o);
       const row = this.find.get(w.connectionId, o.orderId);
@@ -207,15 +137,12 @@ export class OrderWriter {
       if (!row) {
         id = Number(this.insert.run(params).lastInsertRowid);
         c.added++;
-        if (!addCategoryTotals(o, added)) catMonths.add(o.orderDate.slice(0, 7));
       } else if (row.content_hash === hash && row.deleted_at === null) {
         c.unchanged++;
         continue;
       } else {
         id = row.id;
         months.add(row.order_date.slice(0, 7));
-        catMonths.add(row.order_date.slice(0, 7));
-        catMonths.add(o.orderDate.slice(0, 7));
         this.update.run({ ...params, id });
         this.delItems.run(id);
         this.ftsDel.run(id);
@@ -229,18 +156,9 @@ export class OrderWriter {
       for (const r of this.tomb.all(t.deletedAt ?? w.now, w.now, w.connectionId, t.orderId) as Array<{ order_date: string }>) {
         c.deleted++;
         months.add(r.order_date.slice(0, 7));
-        catMonths.add(r.order_date.slice(0, 7));
       }
     }
-    // The additions, day and month rows alike, except in months marked stale anyway.
-    for (const d of added.values()) {
-      const month = d.period.slice(0, 7);
-      if (catMonths.has(month)) continue;
-      if (this.catAdd.run(d.grain, d.period, w.connectionId, d.retailer, d.currency, d.status, d.category, d.orders, d.total).changes === 0) catMonths.add(month);
-    }
-    const [orderStale, categoryStale] = this.stale as [Statement, Statement];
-    for (const m of months) orderStale.run(w.connectionId, m);
-    for (const m of catMonths) categoryStale.run(w.connectionId, m);
+    for (const m of months) for (const st of this.stale) st.run(w.connectionId, m);
     if (w.cursor !== null) this.cursor.run(w.cursor, w.connectionId);
     if (w.runRowId !== null) this.run.run(w.fetched, c.added, c.updated, c.unchanged, c.deleted, w.errors, w.runRowId);
     return c;
