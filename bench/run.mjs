@@ -254,17 +254,19 @@ async function benchExport() {
   const home = await freshHome(big);
   const db = join(home, 'profiles', 'default', 'orderlink.db');
   await run(NODE, [BIN, 'orders', '--limit', '1'], { env: { ORDERLINK_HOME: home } }); // migrations, rollups: not the export's cost
-  const t = { ol: [], sq: [] };
+  const t = { ol: [], sq: [], before: [] };
   for (let i = 0; i < 5; i++) {
     const q = await run('sqlite3', ['-json', db, EXPORT_SQL], { discard: true });
     if (q.code !== 0) throw new Error(`sqlite3 failed: ${q.stderr.slice(0, 200)}`);
     t.sq.push(q.wall);
+    if (BEFORE) t.before.push((await run(NODE, [BEFORE, 'orders', '--ndjson'], { env: { ORDERLINK_HOME: home }, discard: true })).wall);
     const o = await run(NODE, [BIN, 'orders', '--ndjson'], { env: { ORDERLINK_HOME: home }, discard: true });
     if (o.code !== 0) throw new Error(`export failed: ${o.stderr.slice(0, 200)}`);
     t.ol.push(o.wall);
   }
   const r = median(t.ol) / median(t.sq);
-  row('export --ndjson', `${ms(median(t.ol))} (runs ${t.ol.map((x) => Math.round(x)).join(', ')} ms)`, `${ms(median(t.sq))} sqlite3 -json`, `${r.toFixed(2)}×`, '≤ 1.5×');
+  row('export --ndjson', `${ms(median(t.ol))} (runs ${t.ol.map((x) => Math.round(x)).join(', ')} ms)`, `${ms(median(t.sq))} sqlite3 -json (runs ${t.sq.map((x) => Math.round(x)).join(', ')} ms)`, `${r.toFixed(2)}×`, '≤ 1.5×');
+  if (BEFORE) row('export --ndjson, --before build', `${ms(median(t.before))} (runs ${t.before.map((x) => Math.round(x)).join(', ')} ms)`, `${ms(median(t.sq))} sqlite3 -json`, `${(median(t.before) / median(t.sq)).toFixed(2)}×`, '—');
 }
 
 async function benchStats() {
@@ -297,7 +299,11 @@ async function benchStart() {
     ['orders', [BIN, 'orders', '--limit', '20'], { env }],
     ['stats', [BIN, 'orders', 'stats'], { env }],
   ];
-  const t = { node: [], help: [], orders: [], stats: [] };
+  if (BEFORE) {
+    await run(NODE, [BEFORE, 'orders', '--limit', '20'], { env });
+    for (const [k, argv, o] of [...cases]) cases.push([`before ${k}`, [BEFORE, ...argv.slice(1)], o]);
+  }
+  const t = { node: [], help: [], orders: [], stats: [], 'before help': [], 'before orders': [], 'before stats': [] };
   for (let i = 0; i < 15; i++) {
     t.node.push((await run(NODE, ['-e', '0'])).wall);
     for (const [k, argv, o] of cases) {
@@ -310,6 +316,7 @@ async function benchStart() {
   const label = { help: 'orderlink --help', orders: 'orders --limit 20', stats: 'orders stats' };
   for (const k of ['help', 'orders', 'stats']) {
     row(`start (${version}): ${label[k]}`, ms(median(t[k])), `${ms(base)} node -e 0`, `${(median(t[k]) / base).toFixed(2)}×`, '≤ 1.5×');
+    if (BEFORE) row(`start (${version}), --before build: ${label[k]}`, ms(median(t[`before ${k}`])), `${ms(base)} node -e 0`, `${(median(t[`before ${k}`]) / base).toFixed(2)}×`, '—');
   }
 }
 
