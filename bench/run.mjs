@@ -4,22 +4,32 @@
  * the same run on the same machine, because these machines are shared and noisy: read the
  * medians and the ratios, not the absolute times. Nothing here fails on a slow machine.
  *
- *   node bench/run.mjs                 all five (about 4 minutes, 1M-order parts included)
- *   node bench/run.mjs --quick         smaller sizes (about a minute)
- *   node bench/run.mjs --only sync,start
+ *   node bench/run.mjs                 everything (about 15 minutes, 1M-order parts included)
+ *   node bench/run.mjs --quick         smaller sizes (a few minutes)
+ *   node bench/run.mjs --only sync,rss,queries,export,stats,start
+ *   node bench/run.mjs --only sync --reps 5 --before /path/to/older/bin/orderlink
+ *   node bench/run.mjs --only start --node /path/to/node24 --bin /path/to/bin/orderlink
+ *       start-up under another Node: --node runs the children (node -e 0 included) with that
+ *       binary; --bin points at a copy of the package whose better-sqlite3 was built for it.
  *
  * Everything runs on 127.0.0.1 in temporary directories, which are deleted afterwards; no data
  * this makes is ever kept in the repository.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, cpSync, openSync, closeSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = join(ROOT, 'bin', 'orderlink');
+const args0 = process.argv.slice(2);
+const opt = (name) => (args0.includes(name) ? args0[args0.indexOf(name) + 1] : undefined);
+const BIN = opt('--bin') ?? join(ROOT, 'bin', 'orderlink');
+/** An earlier build's launcher, timed beside this one in the sync bench (--before DIR/bin/orderlink). */
+const BEFORE = opt('--before');
+/** The Node that runs the measured children (default: this one). */
+const NODE = opt('--node') ?? process.execPath;
 const RSS_HOOK = join(ROOT, 'bench', 'rss-hook.mjs');
 const BASELINE = join(ROOT, 'bench', 'baseline-sync.mjs');
 const args = process.argv.slice(2);
@@ -53,18 +63,21 @@ const row = (bench, figure, baseline, ratio, goal) => {
 };
 
 /** Run a command; resolve with wall time, output and (with the hook) the child's peak RSS in KB. */
-function run(cmd, argv, { env = {}, rss = false, stdin } = {}) {
+function run(cmd, argv, { env = {}, rss = false, stdin, discard = false } = {}) {
   return new Promise((resolve, reject) => {
     const rssFile = rss ? join(temp('rss'), 'rss') : null;
     const fullArgv = rss ? ['--import', RSS_HOOK, ...argv] : argv;
     const started = process.hrtime.bigint();
+    // discard: stdout goes straight to /dev/null (a big export, not read through this process).
+    const devnull = discard ? openSync('/dev/null', 'w') : null;
     const child = spawn(cmd, fullArgv, {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', ...env, ...(rssFile ? { BENCH_RSS_FILE: rssFile } : {}) },
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: ['pipe', devnull ?? 'pipe', 'pipe'],
     });
+    if (devnull !== null) closeSync(devnull);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
+    child.stdout?.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => {
@@ -123,9 +136,17 @@ async function benchSync() {
   try {
     const fulls = [];
     const bases = [];
+    const befores = [];
     let last;
-    const reps = QUICK ? 2 : 3;
+    const reps = Number(opt('--reps') ?? (QUICK ? 2 : 3));
     for (let i = 0; i < reps; i++) {
+      if (BEFORE) {
+        // The same sync by an earlier build (--before BIN), in the same alternation.
+        const { env } = await linkedHome(sb);
+        const s = await run(process.execPath, [BEFORE, 'sync', '--page-size', String(PAGE), '--json'], { env });
+        if (s.code !== 0) throw new Error(`sync (before) failed (${s.code}): ${s.stderr.slice(0, 400)}`);
+        befores.push(s.wall);
+      }
       // Alternate, so drift on a shared machine hits both sides alike.
       const b = await run(process.execPath, [BASELINE, sb.issuer, await sb.mint(), join(temp('base'), 'raw.db'), String(PAGE)]);
       if (b.code !== 0) throw new Error(`baseline failed: ${b.stderr}`);
@@ -138,7 +159,8 @@ async function benchSync() {
     }
     const f = median(fulls);
     const b = median(bases);
-    row('full sync', `${ms(f)} (${Math.round(SYNC_N / (f / 1000)).toLocaleString()} orders/s)`, ms(b), `${(f / b).toFixed(2)}×`, '≤ 1.5×');
+    row('full sync', `${ms(f)} (${Math.round(SYNC_N / (f / 1000)).toLocaleString()} orders/s; runs ${fulls.map((x) => Math.round(x)).join(', ')} ms)`, `${ms(b)} (runs ${bases.map((x) => Math.round(x)).join(', ')} ms)`, `${(f / b).toFixed(2)}×`, '≤ 1.5×');
+    if (BEFORE) row('full sync, --before build', `${ms(median(befores))} (runs ${befores.map((x) => Math.round(x)).join(', ')} ms)`, ms(b), `${(median(befores) / b).toFixed(2)}×`, '—');
     const before = await sb.stats();
     const noop = await run(process.execPath, [BIN, 'sync', '--json'], { env: last.env });
     const after = await sb.stats();
@@ -169,52 +191,38 @@ async function benchRss(rss100k) {
   }
 }
 
-async function benchQueries() {
-  console.error(`\n3. orders queries on a ${BIG_N.toLocaleString()}-order database (in-process)`);
-  const { Store } = await import('../dist/store/index.js');
+/** The BIG_N-order database the read benches share, built once through the page writer; a pristine copy is kept to start each cold run from. */
+let bigDb;
+async function bigDatabase() {
+  if (bigDb) return bigDb;
+  const { buildDb } = await import('./gen-db.mjs');
+  const home = temp('big');
+  const t0 = Date.now();
+  const db = await buildDb(home, BIG_N);
+  console.error(`  (${BIG_N.toLocaleString()}-order database built in ${ms(Date.now() - t0)})`);
+  const pristine = join(temp('pristine'), 'orderlink.db');
+  cpSync(db, pristine);
+  return (bigDb = { home, db, pristine });
+}
+
+/** A fresh home holding a copy of the pristine big database: its rollups as a sync leaves them. */
+async function freshHome(big) {
   const { profilePaths, ensureProfileDirs } = await import('../dist/paths.js');
-  const { createContext } = await import('../dist/context.js');
-  const { captureIO } = await import('../dist/ui/io.js');
-  const { ITEMS, RETAILERS } = await import('../dist/sandbox/catalog.js');
-  const home = temp('q');
+  const home = temp('fresh');
   const paths = profilePaths(home, 'default');
   ensureProfileDirs(paths);
-  const store = Store.open(paths.db, 'default');
-  const conn = store.connections.insert({ connector: 'sandbox', retailer: '*', alias: 'bench', providerType: 'direct', tokenRef: null, scopes: '', accountLabel: null, baseUrl: null }, new Date());
-  let seed = 7;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
-  const cats = Object.keys(ITEMS);
-  const statuses = ['delivered', 'delivered', 'delivered', 'shipped', 'refunded', 'cancelled'];
-  const t0 = Date.now();
-  const writer = store.orderWriter();
-  const epoch = Date.UTC(2026, 10, 1);
-  for (let p = 0; p < BIG_N / 1000; p++) {
-    const orders = [];
-    for (let i = 0; i < 1000; i++) {
-      const n = p * 1000 + i;
-      const r = RETAILERS[Math.floor(rnd() * RETAILERS.length)];
-      const cat = r.categories[Math.floor(rnd() * r.categories.length)] ?? cats[0];
-      const pool = ITEMS[cat] ?? ITEMS[cats[0]];
-      const items = Array.from({ length: 1 + Math.floor(rnd() * 3) }, (_, k) => {
-        const [name, price] = pool[Math.floor(rnd() * pool.length)];
-        return { lineNo: k + 1, name, sku: `SKU-${k}`, unitPrice: price, quantity: 1 + Math.floor(rnd() * 2), category: cat };
-      });
-      const subtotal = items.reduce((s, it) => s + it.unitPrice * it.quantity, 0);
-      orders.push({
-        orderId: `B-${n}`, retailer: r.name, orderDate: new Date(epoch - Math.floor(rnd() * 3 * 365 * 86400e3)).toISOString(),
-        status: statuses[Math.floor(rnd() * statuses.length)], currency: r.currency, subtotal, tax: 0, shipping: 0, discount: 0,
-        total: subtotal, refunded: 0, providerUpdatedAt: null, items,
-      });
-    }
-    writer.commitPage({ connectionId: conn.id, orders, tombstones: [], cursor: null, runRowId: null, fetched: orders.length, errors: 0, now: new Date().toISOString() });
-  }
-  store.db.pragma('wal_checkpoint(TRUNCATE)');
-  store.db.exec('ANALYZE');
-  store.close();
-  console.error(`  (built in ${ms(Date.now() - t0)})`);
+  cpSync(big.pristine, paths.db);
+  return home;
+}
+
+async function benchQueries() {
+  console.error(`\n3. orders queries on a ${BIG_N.toLocaleString()}-order database (in-process)`);
+  const big = await bigDatabase();
+  const { createContext } = await import('../dist/context.js');
+  const { captureIO } = await import('../dist/ui/io.js');
   const { runOrders, runOrdersStats } = await import('../dist/commands/orders.js');
   const io = captureIO({ tty: false });
-  const ctx = createContext(io, { home, profile: 'default', json: false, verbose: false }, { env: {} });
+  const ctx = createContext(io, { home: await freshHome(big), profile: 'default', json: false, verbose: false }, { env: {} });
   const cases = [
     ['list, newest 50', () => runOrders(ctx, { limit: 50 })],
     ['filter retailer+since+min', () => runOrders(ctx, { retailer: 'Target', since: '180d', min: 20, limit: 50 })],
@@ -234,20 +242,82 @@ async function benchQueries() {
   ctx.close();
 }
 
+/** The columns of `orders --ndjson`, as they are stored, for the sqlite3 baseline. */
+const EXPORT_SQL = `SELECT id, connection_id, order_id, retailer, order_date, status, currency, subtotal, tax, shipping, discount, total, refunded, item_count, first_seen_at, updated_at
+  FROM orders WHERE deleted_at IS NULL ORDER BY order_date DESC, id DESC`;
+
+async function benchExport() {
+  console.error(`\n6. orders --ndjson of ${BIG_N.toLocaleString()} orders vs sqlite3 -json of the same columns (median of 5, alternating)`);
+  const probe = await run('sqlite3', ['-version']).catch(() => null);
+  if (!probe || probe.code !== 0) return row('export --ndjson', 'skipped: no sqlite3 on PATH', null, null, '≤ 1.5×');
+  const big = await bigDatabase();
+  const home = await freshHome(big);
+  const db = join(home, 'profiles', 'default', 'orderlink.db');
+  await run(NODE, [BIN, 'orders', '--limit', '1'], { env: { ORDERLINK_HOME: home } }); // migrations, rollups: not the export's cost
+  const t = { ol: [], sq: [], before: [] };
+  for (let i = 0; i < 5; i++) {
+    const q = await run('sqlite3', ['-json', db, EXPORT_SQL], { discard: true });
+    if (q.code !== 0) throw new Error(`sqlite3 failed: ${q.stderr.slice(0, 200)}`);
+    t.sq.push(q.wall);
+    if (BEFORE) t.before.push((await run(NODE, [BEFORE, 'orders', '--ndjson'], { env: { ORDERLINK_HOME: home }, discard: true })).wall);
+    const o = await run(NODE, [BIN, 'orders', '--ndjson'], { env: { ORDERLINK_HOME: home }, discard: true });
+    if (o.code !== 0) throw new Error(`export failed: ${o.stderr.slice(0, 200)}`);
+    t.ol.push(o.wall);
+  }
+  const r = median(t.ol) / median(t.sq);
+  row('export --ndjson', `${ms(median(t.ol))} (runs ${t.ol.map((x) => Math.round(x)).join(', ')} ms)`, `${ms(median(t.sq))} sqlite3 -json (runs ${t.sq.map((x) => Math.round(x)).join(', ')} ms)`, `${r.toFixed(2)}×`, '≤ 1.5×');
+  if (BEFORE) row('export --ndjson, --before build', `${ms(median(t.before))} (runs ${t.before.map((x) => Math.round(x)).join(', ')} ms)`, `${ms(median(t.sq))} sqlite3 -json`, `${(median(t.before) / median(t.sq)).toFixed(2)}×`, '—');
+}
+
+async function benchStats() {
+  console.error(`\n7. the first orders stats --by category after a ${BIG_N.toLocaleString()}-order write (3 fresh copies)`);
+  const big = await bigDatabase();
+  const first = [];
+  const second = [];
+  const months = [];
+  for (let i = 0; i < 3; i++) {
+    const env = { ORDERLINK_HOME: await freshHome(big) };
+    // A sync ends by refreshing the order totals (sync/index.ts); the category totals wait for their first reader.
+    const m = await run(NODE, [BIN, 'orders', 'stats', '--by', 'month'], { env });
+    if (m.code !== 0) throw new Error(`stats failed: ${m.stderr.slice(0, 200)}`);
+    months.push(m.wall);
+    first.push((await run(NODE, [BIN, 'orders', 'stats', '--by', 'category'], { env })).wall);
+    second.push((await run(NODE, [BIN, 'orders', 'stats', '--by', 'category'], { env })).wall);
+  }
+  row('stats --by category, first', `${ms(median(first))} (runs ${first.map((x) => Math.round(x)).join(', ')} ms)`, `${ms(median(second))} the second`, null, '≤ 1 s');
+  row('stats --by month, first', `${ms(median(months))} (order totals refreshed, as a sync's end does)`, null, null, '—');
+}
+
 async function benchStart() {
-  console.error('\n4. cold start vs bare node (median of 15, alternating)');
+  console.error(`\n4. cold start vs bare node (median of 15, alternating)${NODE !== process.execPath ? ` — children run by ${NODE}` : ''}`);
   const home = temp('start');
   const env = { ORDERLINK_HOME: home };
-  await run(process.execPath, [BIN, 'orders', '--limit', '20'], { env }); // creates the empty database once
-  const t = { node: [], help: [], orders: [] };
+  const version = (await run(NODE, ['-p', 'process.version'])).stdout.trim();
+  await run(NODE, [BIN, 'orders', '--limit', '20'], { env }); // creates the empty database once (and fills a compile cache, Node ≥ 22.1)
+  const cases = [
+    ['help', [BIN, '--help'], {}],
+    ['orders', [BIN, 'orders', '--limit', '20'], { env }],
+    ['stats', [BIN, 'orders', 'stats'], { env }],
+  ];
+  if (BEFORE) {
+    await run(NODE, [BEFORE, 'orders', '--limit', '20'], { env });
+    for (const [k, argv, o] of [...cases]) cases.push([`before ${k}`, [BEFORE, ...argv.slice(1)], o]);
+  }
+  const t = { node: [], help: [], orders: [], stats: [], 'before help': [], 'before orders': [], 'before stats': [] };
   for (let i = 0; i < 15; i++) {
-    t.node.push((await run(process.execPath, ['-e', '0'])).wall);
-    t.help.push((await run(process.execPath, [BIN, '--help'])).wall);
-    t.orders.push((await run(process.execPath, [BIN, 'orders', '--limit', '20'], { env })).wall);
+    t.node.push((await run(NODE, ['-e', '0'])).wall);
+    for (const [k, argv, o] of cases) {
+      const r = await run(NODE, argv, o);
+      if (r.code !== 0) throw new Error(`${argv.slice(1).join(' ')} failed (${r.code}): ${r.stderr.slice(0, 300)}`);
+      t[k].push(r.wall);
+    }
   }
   const base = median(t.node);
-  row('start: orderlink --help', ms(median(t.help)), `${ms(base)} node -e 0`, `${(median(t.help) / base).toFixed(2)}×`, '≤ 2×');
-  row('start: orders --limit 20', ms(median(t.orders)), `${ms(base)} node -e 0`, `${(median(t.orders) / base).toFixed(2)}×`, '≤ 2×');
+  const label = { help: 'orderlink --help', orders: 'orders --limit 20', stats: 'orders stats' };
+  for (const k of ['help', 'orders', 'stats']) {
+    row(`start (${version}): ${label[k]}`, ms(median(t[k])), `${ms(base)} node -e 0`, `${(median(t[k]) / base).toFixed(2)}×`, '≤ 1.5×');
+    if (BEFORE) row(`start (${version}), --before build: ${label[k]}`, ms(median(t[`before ${k}`])), `${ms(base)} node -e 0`, `${(median(t[`before ${k}`]) / base).toFixed(2)}×`, '—');
+  }
 }
 
 try {
@@ -256,6 +326,8 @@ try {
   if (want('sync') || want('rss')) rss = await benchSync();
   if (want('rss')) await benchRss(rss);
   if (want('queries')) await benchQueries();
+  if (want('export')) await benchExport();
+  if (want('stats')) await benchStats();
   if (want('start')) await benchStart();
   const w = (k) => Math.max(k.length, ...rows.map((r) => String(r[k] ?? '').length));
   const cols = ['bench', 'figure', 'baseline', 'ratio', 'goal'];

@@ -131,12 +131,9 @@ function firstCommand(argv: readonly string[]): string | undefined {
   return undefined;
 }
 
-let cachedVersion: string | undefined;
 async function version(): Promise<string> {
-  if (cachedVersion) return cachedVersion;
-  const { readFileSync } = await import('node:fs');
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return (cachedVersion = pkg.version);
+  // From the package root, found by walking up: the bundled CLI lives one folder deeper than dist/.
+  return (await import('./package-root.js')).packageVersion();
 }
 
 export async function main(argv: readonly string[], opts: MainOptions = {}): Promise<ExitCodeValue> {

@@ -2,7 +2,8 @@
  * The work of `orderlink smoke`: choose (or link) the connections, run one bounded dry-run sync
  * of each while recording the SHAPE of what the provider sent, and turn each result into checks.
  */
-import { fileURLToPath } from 'node:url';
+import { join, sep } from 'node:path';
+import { packageRoot } from '../package-root.js';
 import type { Context } from '../context.js';
 import { CONNECTORS } from '../connectors/registry.js';
 import type { Connector } from '../connectors/types.js';
@@ -78,7 +79,8 @@ async function linkForSmoke(ctx: Context, connector: Connector, o: SmokeOptions)
 }
 
 export function fixturesDir(connectorId: string): string {
-  return fileURLToPath(new URL(`../../src/connectors/${connectorId}/fixtures/`, import.meta.url));
+  // From the package root (src/, dist/ and the bundle sit at different depths below it).
+  return join(packageRoot(), 'src', 'connectors', connectorId, 'fixtures') + sep;
 }
 
 export async function runChecks(ctx: Context, targets: Target[], o: SmokeOptions): Promise<Check[]> {

@@ -55,9 +55,10 @@ export class OrderWriter {
 
   constructor(private readonly db: DB) {
     this.find = db.prepare('SELECT id, content_hash, deleted_at, order_date FROM orders WHERE connection_id = ? AND order_id = ?');
+    // Positional parameters: better-sqlite3 binds an array faster than it looks up named keys.
     this.insert = db.prepare(
       `INSERT INTO orders (connection_id, order_id, retailer, order_date, status, currency, subtotal, tax, shipping, discount, total, refunded, item_count, provider_updated_at, content_hash, first_seen_at, updated_at)
-       VALUES (@connectionId, @orderId, @retailer, @orderDate, @status, @currency, @subtotal, @tax, @shipping, @discount, @total, @refunded, @itemCount, @providerUpdatedAt, @hash, @now, @now)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.update = db.prepare(
       `UPDATE orders SET retailer = @retailer, order_date = @orderDate, status = @status, currency = @currency, subtotal = @subtotal, tax = @tax,
@@ -135,7 +136,12 @@ export class OrderWriter {
       };
       let id: number;
       if (!row) {
-        id = Number(this.insert.run(params).lastInsertRowid);
+        id = Number(
+          this.insert.run(
+            w.connectionId, o.orderId, o.retailer, o.orderDate, o.status, o.currency, o.subtotal, o.tax, o.shipping, o.discount, o.total, o.refunded,
+            params.itemCount, o.providerUpdatedAt, hash, w.now, w.now,
+          ).lastInsertRowid,
+        );
         c.added++;
       } else if (row.content_hash === hash && row.deleted_at === null) {
         c.unchanged++;

@@ -161,6 +161,41 @@ function budgetFor(limit: number | undefined): number {
 const byOrders = (t: CurrencyTotal[]): CurrencyTotal[] => t.sort((a, b) => b.orders - a.orders || a.currency.localeCompare(b.currency));
 
 
+/** Positions of the columns in a raw row of OrderRowStream.raw() (the order of SELECT_ORDER). */
+export const RAW = {
+  id: 0, connectionId: 1, orderId: 2, retailer: 3, orderDate: 4, status: 5, currency: 6, subtotal: 7, tax: 8, shipping: 9,
+  discount: 10, total: 11, refunded: 12, itemCount: 13, firstSeenAt: 14, updatedAt: 15, deletedAt: 16,
+} as const;
+
+/**
+ * What `iterate` returns: the matching rows as OrderRow objects, one at a time (the statement
+ * starts on the first `next()`), and the same rows as plain arrays (`raw()`, columns at RAW's
+ * positions) for exports that format them straight from the values: better-sqlite3 builds an
+ * array per row about a third faster than an object with named keys.
+ */
+export class OrderRowStream implements IterableIterator<OrderRow> {
+  private it: IterableIterator<OrderRow> | undefined;
+  constructor(
+    private readonly db: DB,
+    private readonly sql: string,
+    private readonly args: unknown[],
+  ) {}
+  next(): IteratorResult<OrderRow> {
+    return (this.it ??= this.db.prepare(this.sql).iterate(...this.args) as IterableIterator<OrderRow>).next();
+  }
+  return(value?: unknown): IteratorResult<OrderRow> {
+    this.it?.return?.();
+    return { done: true, value: value as OrderRow };
+  }
+  [Symbol.iterator](): this {
+    return this;
+  }
+  /** The rows as arrays (use instead of, not after, iterating the objects). */
+  raw(): IterableIterator<unknown[]> {
+    return this.db.prepare(this.sql).raw(true).iterate(...this.args) as IterableIterator<unknown[]>;
+  }
+}
+
 export class OrderQueries {
   private readonly rollups: Rollups;
 
@@ -290,9 +325,9 @@ export class OrderQueries {
   }
 
   /** Stream rows (for --ndjson / --csv of large result sets) without holding them all in memory. */
-  iterate(f: OrderFilter, sort: SortKey = '-date', limit?: number): IterableIterator<OrderRow> {
+  iterate(f: OrderFilter, sort: SortKey = '-date', limit?: number): OrderRowStream {
     const { sql, args } = this.listSql(f, sort, limit);
-    return this.db.prepare(sql).iterate(...args) as IterableIterator<OrderRow>;
+    return new OrderRowStream(this.db, sql, args);
   }
 
   count(f: OrderFilter): number {

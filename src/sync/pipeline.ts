@@ -8,6 +8,7 @@ import { MoneyError } from '../connectors/money.js';
 import type { Connector } from '../connectors/types.js';
 import { checkCharge, checkOrder, isRemovedCharge, isTombstone, type ChargeChange, type NormalizedOrder, type Tombstone } from '../domain.js';
 import { applyPolicy } from '../policy/index.js';
+import { fastPathFor } from './fast-paths.js';
 
 export interface RecordError {
   /** Provider order id when we could read one. */
@@ -58,7 +59,17 @@ function recordId(clean: unknown): string | null {
 export function mapRecords(connector: Connector, records: readonly unknown[], page: number): MappedPage {
   if (connector.records === 'charges') return mapCharges(connector, records, page);
   const out: MappedPage = { orders: [], tombstones: [], errors: [] };
+  // One pass for the records a connector's fast path recognises (src/sync/fast-paths.ts); the
+  // plain steps below for the rest, which also word every error exactly as before.
+  const fast = fastPathFor(connector);
   records.forEach((raw, index) => {
+    const quick = fast?.(raw);
+    if (quick !== undefined) {
+      const problem = checkOrder(quick);
+      if (problem) out.errors.push({ orderId: quick.orderId.slice(0, 80), page, index, ...problem });
+      else out.orders.push(quick);
+      return;
+    }
     const clean = applyPolicy(raw, connector.allowList, connector.freeText);
     const id = recordId(clean);
     const parsed = connector.rawSchema.safeParse(clean);

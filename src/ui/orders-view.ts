@@ -4,11 +4,11 @@
  * shown in its own currency with that currency's decimals (¥1,200, $12.34, KWD 12.345).
  */
 import { addMinor, displayMoney, lineAmount, formatMinor, type MinorSum } from '../connectors/money.js';
-import type { CurrencyTotal, ItemRow, OrderRow, OrderSummary } from '../store/queries.js';
+import { OrderRowStream, RAW, type CurrencyTotal, type ItemRow, type OrderRow, type OrderSummary } from '../store/queries.js';
 import type { IO } from './io.js';
 import { csvEscape, renderKeyValues, renderTable, type Column, type Format } from './render.js';
 import { statusColor } from './format.js';
-import { safeJson, safeText, tsvCell } from './safe-text.js';
+import { jsonEscapeRaw, safeJson, safeText, tsvCell } from './safe-text.js';
 
 /** Connection id → its handle (`sandbox:work`), for display. */
 export type Handles = ReadonlyMap<number, string>;
@@ -95,6 +95,23 @@ export async function streamOrders(
     await new Promise<void>((resolve) => setImmediate(resolve));
     return ok && !signal?.aborted;
   };
+  if (format === 'ndjson' && rows instanceof OrderRowStream) {
+    // The same lines, written from raw rows without an object per row (see ndjsonLine).
+    const line = ndjsonWriter(handles);
+    for (const r of rows.raw()) {
+      buf += line(r);
+      n++;
+      const currency = r[RAW.currency] as string;
+      let t = totals.get(currency);
+      if (!t) totals.set(currency, (t = { currency, orders: 0, total: 0, refunded: 0 }));
+      t.orders++;
+      t.total = addMinor(t.total, r[RAW.total] as number);
+      t.refunded = addMinor(t.refunded, r[RAW.refunded] as number);
+      if (buf.length >= CHUNK && !(await flush())) return { rows: n, totals: [...totals.values()], stopped: true };
+    }
+    const ok = await flush();
+    return { rows: n, totals: [...totals.values()], stopped: !ok };
+  }
   if (format === 'json') buf += '[';
   if (format === 'csv') buf += csvLine(CSV_FIELDS);
   if (format === 'tsv' && opts.header) buf += TSV_COLUMNS.join('\t') + '\n';
@@ -116,6 +133,45 @@ export async function streamOrders(
   if (format === 'json') buf += n === 0 ? ']\n' : '\n]\n';
   const ok = await flush();
   return { rows: n, totals: [...totals.values()], stopped: !ok };
+}
+
+/** A string JSON.stringify writes as itself in quotes: no quote, backslash, control or surrogate. */
+const PLAIN_STRING = /^[^"\\\x00-\x1f\ud800-\udfff]*$/;
+/** What jsonEscapeRaw (inside safeJson) rewrites. */
+const NEEDS_ESCAPE = /[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u061c\u200e\u200f\u2028\u2029]/;
+const jsonString = (s: unknown): string => (typeof s === 'string' && PLAIN_STRING.test(s) ? `"${s}"` : JSON.stringify(s));
+
+/**
+ * `safeJson(orderRecord(row, handles)) + '\n'` for a raw row (OrderRowStream.raw()), byte for
+ * byte, at about half the cost: the line is written as one template (keys in orderRecord's order),
+ * strings that need no escaping are quoted as they are, and each currency's amounts are formatted
+ * once per distinct value (formatMinor; prices and zero taxes repeat across a big export).
+ */
+function ndjsonWriter(handles: Handles): (r: unknown[]) => string {
+  const conn = new Map<unknown, string>();
+  const amounts = new Map<string, Map<unknown, string>>();
+  return (r) => {
+    const currency = r[RAW.currency] as string;
+    let cache = amounts.get(currency);
+    if (!cache) amounts.set(currency, (cache = new Map()));
+    const m = (v: unknown): string => {
+      let s = cache.get(v);
+      if (s === undefined) {
+        s = formatMinor(v as MinorSum, currency);
+        if (cache.size < 50_000) cache.set(v, s);
+      }
+      return s;
+    };
+    const cid = r[RAW.connectionId];
+    let handle = conn.get(cid);
+    if (handle === undefined) conn.set(cid, (handle = JSON.stringify(handles.get(cid as number) ?? null)));
+    const line =
+      `{"id":${r[RAW.id]},"connection_id":${cid},"connection":${handle},"order_id":${jsonString(r[RAW.orderId])},"retailer":${jsonString(r[RAW.retailer])},` +
+      `"order_date":${jsonString(r[RAW.orderDate])},"status":${jsonString(r[RAW.status])},"currency":${jsonString(currency)},"subtotal":"${m(r[RAW.subtotal])}",` +
+      `"tax":"${m(r[RAW.tax])}","shipping":"${m(r[RAW.shipping])}","discount":"${m(r[RAW.discount])}","total":"${m(r[RAW.total])}","refunded":"${m(r[RAW.refunded])}",` +
+      `"total_minor":${r[RAW.total]},"item_count":${r[RAW.itemCount]},"first_seen_at":${jsonString(r[RAW.firstSeenAt])},"updated_at":${jsonString(r[RAW.updatedAt])}}`;
+    return (NEEDS_ESCAPE.test(line) ? jsonEscapeRaw(line) : line) + '\n';
+  };
 }
 
 /** The table people see on a terminal. The connection column appears only when rows span several. */

@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+/**
+ * `npm run build`: one command, two outputs.
+ *  1. tsc (tsconfig.build.json) type-checks and emits dist/ module by module: what the tests and
+ *     the benchmarks import by path (dist/store/index.js, dist/vault/index.js, ...).
+ *  2. esbuild bundles the CLI into dist/bundle/ (what bin/orderlink runs), with code splitting:
+ *     every lazy `import()` (one per command, undici, zod, chalk, ...) stays its own chunk, so a
+ *     command loads only what it uses, but as a few files instead of dozens of small modules —
+ *     the ESM loader's resolve/compile per module was most of the start-up time (docs/performance.md).
+ *  Packages stay external except the ones every start-up pays for (commander): native bindings
+ *  (better-sqlite3, @napi-rs/keyring) cannot be bundled, and the rest load lazily anyway.
+ */
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const require = createRequire(import.meta.url);
+
+execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+
+const pkg = require('../package.json');
+/**
+ * Bundled into the CLI: loaded by nearly every invocation, so resolving and compiling them as
+ * dozens of CommonJS files costs each run (better-sqlite3's JavaScript is 15 files; its native
+ * binding stays where npm built it, found by bindings-shim.cjs).
+ */
+const BUNDLED = new Set(['commander', 'better-sqlite3']);
+/** `bindings` (required by better-sqlite3) resolved to the shim. */
+const bindingsShim = {
+  name: 'bindings-shim',
+  setup(b) {
+    b.onResolve({ filter: /^bindings$/ }, () => ({ path: fileURLToPath(new URL('./bindings-shim.cjs', import.meta.url)) }));
+  },
+};
+rmSync(new URL('../dist/bundle', import.meta.url), { recursive: true, force: true });
+await build({
+  absWorkingDir: ROOT,
+  entryPoints: ['src/cli.ts'],
+  outdir: 'dist/bundle',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20.18',
+  chunkNames: 'chunk-[hash]',
+  external: Object.keys(pkg.dependencies).filter((d) => !BUNDLED.has(d)),
+  // A CommonJS package bundled into ESM calls require() for Node's built-ins.
+  banner: { js: "import { createRequire as __orderlinkRequire } from 'node:module'; const require = __orderlinkRequire(import.meta.url);" },
+  plugins: [bindingsShim],
+  legalComments: 'none',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  logLevel: 'warning',
+});

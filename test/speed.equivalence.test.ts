@@ -1,0 +1,134 @@
+/**
+ * The fast paths of docs/performance.md produce exactly what the plain code produces. Each test
+ * runs both on the same data, including hostile data (quotes, backslashes, controls, bidi and C1
+ * characters, emoji, lone surrogates, every currency exponent, negative and huge amounts).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { NormalizedOrder } from '../src/connectors/types.js';
+import { Store } from '../src/store/index.js';
+import { captureIO } from '../src/ui/io.js';
+import { orderRecord, streamOrders } from '../src/ui/orders-view.js';
+import { safeJson } from '../src/ui/safe-text.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+const tmpDb = () => {
+  const d = mkdtempSync(join(tmpdir(), 'ol-speed-'));
+  dirs.push(d);
+  return join(d, 'o.db');
+};
+
+const HOSTILE = ['plain', 'quote " here', 'back\\slash', 'tab\there', 'nl\nline', 'ctrl\x01\x1f', 'del\x7f', 'c1\x85\x9b', 'bidi\u202eevil', 'ls\u2028ps\u2029', 'emoji 😀', 'lone \ud800 surrogate', 'ünïcödé', '', '\u061c\u200e'];
+const CURRENCIES = ['USD', 'JPY', 'KWD', 'CLF', 'EUR', 'VND', 'BHD'];
+const AMOUNTS = [0, 1, -1, 5, -5, 99, 100, 12345, -12345, 10 ** 15, -(10 ** 15), 7, 1000, 10001];
+
+function orders(n: number): NormalizedOrder[] {
+  return Array.from({ length: n }, (_, k) => {
+    const s = (j: number) => HOSTILE[(k + j) % HOSTILE.length]!;
+    const a = (j: number) => AMOUNTS[(k * 7 + j) % AMOUNTS.length]!;
+    return {
+      orderId: `${s(0)}-${k}`, retailer: s(1) || 'r', orderDate: new Date(Date.UTC(2025, k % 12, 1 + (k % 27), k % 24)).toISOString(), status: ['delivered', 'shipped', 'refunded'][k % 3]!,
+      currency: CURRENCIES[k % CURRENCIES.length]!, subtotal: a(0), tax: a(1), shipping: a(2), discount: a(3), total: a(4), refunded: a(5), providerUpdatedAt: null,
+      items: [{ lineNo: 1, name: s(2) || 'n', sku: null, unitPrice: a(6), quantity: 1 + (k % 3), category: s(3) || null }],
+    };
+  });
+}
+
+describe('orders --ndjson: the raw-row writer equals safeJson(orderRecord(row))', () => {
+  it('byte for byte, with hostile strings, every exponent, and a connection without a handle', async () => {
+    const store = Store.open(tmpDb(), 'default');
+    const ids = ['a', 'quo"te', 'c'].map((alias) => store.connections.insert({ connector: 'sandbox', retailer: '*', alias, providerType: 'direct', tokenRef: null, scopes: '', accountLabel: null, baseUrl: null }).id);
+    const w = store.orderWriter();
+    ids.forEach((id, i) => w.commitPage({ connectionId: id, orders: orders(150 + i), tombstones: [], cursor: null, runRowId: null, fetched: 0, errors: 0, now: '2026-05-01T00:00:00.000Z' }));
+    // A handle with characters safeJson escapes; the third connection has none (null).
+    const handles = new Map([[ids[0]!, 'sandbox:a'], [ids[1]!, 'sandbox:quo"te\u2028']]);
+    for (const sort of ['-date', 'total', 'retailer'] as const) {
+      const expected = store.orders.list({}, sort).map((o) => safeJson(orderRecord(o, handles)) + '\n').join('');
+      const io = captureIO();
+      const result = await streamOrders(io, store.orders.iterate({}, sort), 'ndjson', handles);
+      expect(io.stdoutText()).toBe(expected);
+      const plain = captureIO();
+      const slow = await streamOrders(plain, store.orders.list({}, sort), 'ndjson', handles);
+      expect(plain.stdoutText()).toBe(expected);
+      expect(result).toEqual(slow);
+    }
+    store.close();
+  });
+});
+
+describe('the sandbox fast path (src/sync/fast-paths.ts) equals policy → zod → toOrder', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { sandbox } = await import('../src/connectors/sandbox/index.js');
+  const { FAST_PATHS } = await import('../src/sync/fast-paths.js');
+  const { mapRecords } = await import('../src/sync/pipeline.js');
+  const { applyPolicy } = await import('../src/policy/index.js');
+  const fixture = JSON.parse(readFileSync(new URL('../src/connectors/sandbox/fixtures/page-mixed.json', import.meta.url), 'utf8')) as { orders: unknown[] };
+  const plain = (raw: unknown) => {
+    const parsed = sandbox.rawSchema.safeParse(applyPolicy(raw, sandbox.allowList, sandbox.freeText));
+    if (!parsed.success) return 'invalid';
+    try {
+      return sandbox.toOrder(parsed.data);
+    } catch (err) {
+      return `throws ${(err as Error).name}`;
+    }
+  };
+  const fast = (raw: unknown) => FAST_PATHS.sandbox!(structuredClone(raw), sandbox, 4096);
+  const clone = <T>(v: T): T => structuredClone(v);
+  /** Mutations that a provider could send: each field removed, retyped, emptied, lengthened, carded. */
+  const CARD = '4111 1111 1111 1111';
+  const odd: unknown[] = [undefined, null, '', 0, -1, 1.5, 2 ** 60, true, false, 'x'.repeat(5000), CARD, `Shop ${CARD}`, '12.345', '-0.50', '1e3', ' 12.00', 'NaN', [], {}, 'JPY', 'usd', 'delivered', '2026-02-30T00:00:00Z', 'not a date', '2026-05-05T19:57:00-05:00'];
+  function* mutants(base: Record<string, unknown>): Generator<unknown> {
+    yield base;
+    const paths: string[][] = [];
+    for (const k of Object.keys(base)) paths.push([k]);
+    for (const k of ['subtotal', 'tax', 'shipping', 'discount', 'total', 'refunded']) paths.push(['amounts', k]);
+    for (const k of ['line', 'name', 'sku', 'unit_price', 'quantity', 'category']) paths.push(['items', '0', k]);
+    paths.push(['deleted'], ['note'], ['extra'], ['items', '0'], ['items']);
+    for (const p of paths) {
+      for (const v of odd) {
+        const m = clone(base) as Record<string, unknown>;
+        let o: Record<string, unknown> = m;
+        for (const k of p.slice(0, -1)) o = (o?.[k] ?? {}) as Record<string, unknown>;
+        if (v === undefined) delete o[p.at(-1)!];
+        else o[p.at(-1)!] = clone(v);
+        yield m;
+      }
+    }
+  }
+
+  it('accepts the ordinary records (the fast path is really taken)', () => {
+    const live = fixture.orders.filter((r) => !(r as { deleted?: boolean }).deleted);
+    expect(live.length).toBeGreaterThan(0);
+    for (const r of live) expect(fast(r), JSON.stringify(r).slice(0, 80)).toEqual(plain(r));
+  });
+
+  it('never accepts what the plain steps refuse, and never maps differently (fixture mutations)', () => {
+    let checked = 0;
+    let taken = 0;
+    for (const base of fixture.orders) {
+      for (const m of mutants(base as Record<string, unknown>)) {
+        const f = fast(m);
+        checked++;
+        if (f === undefined) continue;
+        taken++;
+        expect(f, JSON.stringify(m).slice(0, 200)).toEqual(plain(m));
+      }
+    }
+    expect(checked).toBeGreaterThan(1000);
+    expect(taken).toBeGreaterThan(50);
+  });
+
+  it('mapRecords gives the same page with and without the fast path (errors worded alike)', () => {
+    const page: unknown[] = [];
+    for (const base of fixture.orders) for (const m of mutants(base as Record<string, unknown>)) page.push(m);
+    const withFast = mapRecords(sandbox, page.map(clone), 3);
+    const without = mapRecords({ ...sandbox, id: 'sandbox-without-fast-path' }, page.map(clone), 3);
+    expect(withFast).toEqual(without);
+    expect(withFast.errors.length).toBeGreaterThan(100);
+  });
+});
