@@ -7,6 +7,7 @@
  * placeholders (`conn-1` is the oldest connection). A last pass (redact.ts) then looks for every
  * sensitive value this profile holds and removes any that still appears.
  */
+import { packageVersion } from '../package-root.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { arch, platform, release } from 'node:os';
 import type { Context } from '../context.js';
@@ -54,8 +55,7 @@ function lastErrorOf(text: string | null, runCode: string | null): { present: bo
 
 function version(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+    return packageVersion();
   } catch {
     return 'unknown';
   }
