@@ -107,7 +107,8 @@ describe('knot classifier', () => {
     expect(keys).toMatchObject({ kind: 'fatal', message: expect.stringContaining('INVALID_API_KEYS') });
     expect(keys.kind === 'fatal' && keys.hint).toMatch(/connector setup knot/);
     const gone = res(400, { error_code: 'MERCHANT_ACCOUNT_NOT_FOUND', error_message: 'no account' });
-    expect(gone.kind === 'fatal' && gone.hint).toMatch(/link --reconnect/);
+    // No linked merchant account any more: the grant is gone (exit 4, link --reconnect).
+    expect(gone).toMatchObject({ kind: 'reauth', message: expect.stringContaining('MERCHANT_ACCOUNT_NOT_FOUND') });
     expect(res(400, '<html>\u001b[31m oops').kind === 'fatal' && (res(400, '<html>\u001b[31m oops') as { message: string }).message).not.toContain('\u001b');
   });
 });

@@ -195,5 +195,20 @@ describe('knot end to end', () => {
     }
   });
 
-  it.todo('disconnect calls Knot /accounts/unlink (auth.revoke) — needs src/commands/disconnect.ts to call revoke for hostedLink connectors');
+  it('disconnect unlinks the merchant account at Knot (auth.revoke), then proves the old credential is refused', async () => {
+    const h = e2eHome(FAST);
+    try {
+      await setupKnot(h, replica);
+      const conn = await linkSandbox(h, 'doordash');
+      const before = replica.stats().byPath['/accounts/unlink'] ?? 0;
+      const d = await h.cli(['--json', 'disconnect', String(conn.id), '--yes']);
+      expect(d.code, d.stderr).toBe(0);
+      expect(replica.stats().byPath['/accounts/unlink'] ?? 0).toBe(before + 1);
+      expect(JSON.parse(d.stdout)).toMatchObject({ status: 'revoked', revocation: 'done', old_token_check: 'rejected', secret_deleted: true });
+      expect(d.stdout + d.stderr).not.toContain(KNOT_SECRET_CANARY);
+      expect((await h.cli(['--json', 'audit', '--action', 'disconnect'])).stdout).toContain('"revocation": "done"');
+    } finally {
+      h.cleanup();
+    }
+  });
 });

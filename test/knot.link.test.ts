@@ -85,7 +85,7 @@ describe('knot linking failures', () => {
         [{ event: 'exit' }, 'LINK_CANCELLED', /closed before Target was linked/],
         [{ event: 'error', error_code: 'CREDENTIALS_FAILED' }, 'LINK_FAILED', /could not link Target \(CREDENTIALS_FAILED\)/],
         // The page says success, but nobody logged in at Knot: the check with /transactions/sync refuses it.
-        [{ event: 'success', merchant: 'Target' }, 'PROVIDER_REJECTED', /MERCHANT_ACCOUNT_NOT_FOUND/],
+        [{ event: 'success', merchant: 'Target' }, 'LINK_FAILED', /MERCHANT_ACCOUNT_NOT_FOUND/],
       ] as const) {
         let answered: Promise<number> | undefined;
         const r = await h.cli(['--json', 'link', 'knot', '--merchant', 'target', '--no-browser', '--timeout', '30'], { onSpawn: (c) => onPageUrl(c, (u) => (answered = answer(u, result))) });
@@ -129,7 +129,7 @@ describe('knot linking failures', () => {
       await (knot.auth as HostedLinkStrategy<typeof credential>).revoke!({ credential, app, config: { apiBase: replica.url }, http, signal: new AbortController().signal });
       expect(replica.accounts().some((a) => a.external_user_id === acct.external_user_id)).toBe(false);
       const s = await h.cli(['sync']);
-      expect(s.code).toBe(1);
+      expect(s.code).toBe(4); // the grant is gone: reauth required
       expect(s.stderr).toMatch(/MERCHANT_ACCOUNT_NOT_FOUND[\s\S]*link --reconnect/);
     } finally {
       h.cleanup();

@@ -171,9 +171,12 @@ async function revokeHosted(ctx: Context, conn: import('../store/index.js').Conn
   return {
     revocation,
     check: async () => {
-      if (!connector.fetchProfile || !baseUrl) return 'not_checked';
+      if (!baseUrl || (!connector.fetchProfile && !connector.fetchOrders)) return 'not_checked';
+      const session = { type: 'credential' as const, credential, app };
       try {
-        await connector.fetchProfile({ baseUrl, session: { type: 'credential', credential, app }, config: conn.config, http, signal: ctx.signal });
+        // The profile when the provider has one; otherwise one smallest page of orders.
+        if (connector.fetchProfile) await connector.fetchProfile({ baseUrl, session, config: conn.config, http, signal: ctx.signal });
+        else await connector.fetchOrders!({ baseUrl, session, config: conn.config, cursor: null, since: null, limit: 1, signal: ctx.signal, http });
         return 'still_accepted';
       } catch (err) {
         return err instanceof OrderlinkError && err.kind === 'reauth' ? 'rejected' : 'not_checked';

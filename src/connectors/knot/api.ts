@@ -66,7 +66,9 @@ export const classify: Classifier = (res) => {
     };
   }
   if (e.code === 'MERCHANT_ACCOUNT_NOT_FOUND' || res.status === 404) {
-    return { kind: 'fatal', message: what, hint: 'Knot has no linked merchant account for this connection (it was unlinked, or never finished linking). Link it again: orderlink link --reconnect CONNECTION' };
+    // No linked merchant account any more (unlinked, or never finished linking): the grant is
+    // gone, which is a reauth (exit 4, `link --reconnect`), and how `disconnect` proves it dead.
+    return { kind: 'reauth', message: `Knot has no linked merchant account for this connection (${what})` };
   }
   return { kind: 'fatal', message: what, hint: 'Run again with --verbose to see each request; if it persists, Knot changed its API or the connection needs: orderlink link --reconnect CONNECTION' };
 };

@@ -89,7 +89,15 @@ export async function linkKnot(args: HostedLinkArgs): Promise<HostedLinkResult<K
     }
   }
   // The proof: Knot itself must now know this merchant account (a forged success links nothing).
-  await knotPost(args.http, baseUrl, '/transactions/sync', args.app, { merchant_id: merchant.id, external_user_id, cursor: null, limit: 1 });
+  try {
+    await knotPost(args.http, baseUrl, '/transactions/sync', args.app, { merchant_id: merchant.id, external_user_id, cursor: null, limit: 1 });
+  } catch (err) {
+    // On a new link there is no connection to re-link: "no such account" means the link did not happen.
+    if (err instanceof OrderlinkError && err.kind === 'reauth') {
+      throw new OrderlinkError('LINK_FAILED', `Knot does not know a linked ${merchant.name} account for this session (${err.message}); nothing was saved`, { hint: 'Log in to the merchant again in the Knot window and finish the steps there.' });
+    }
+    throw err;
+  }
   return {
     credential: { external_user_id, merchant_id: merchant.id, merchant_name: merchant.name },
     account: { accountId: `knot:${merchant.id}:${external_user_id}`, label: `${merchant.name} (Knot)` },
