@@ -12,92 +12,15 @@
  * - rollups of totals per month and per day, so stats and footers read thousands of rows, not
  *   millions (src/store/rollups.ts).
  */
-import type { Statement } from 'better-sqlite3';
 import type { DB } from './db.js';
 import { amount4dp } from './migrations.js';
-import { addMinor, type MinorSum } from '../connectors/money.js';
-import { anyOf, nocaseMatch, type OneOrMany } from './filter.js';
+import { addMinor } from '../connectors/money.js';
+import { anyOf, nocaseMatch } from './filter.js';
 import { byTotalDesc, categoryStatsExact, isOverflow, LINE_AMOUNT, marks, Rollups, rollupable, splitSum, statRows, type RollupKind } from './rollups.js';
 
 export { rollupRanges, type RollupRanges } from './rollups.js';
-
-export interface OrderFilter {
-  connectionIds?: number[];
-  /** One retailer or several (any of them), compared case-insensitively. */
-  retailer?: OneOrMany;
-  /** Inclusive lower bound, UTC ISO 8601. */
-  since?: string;
-  /** Exclusive upper bound, UTC ISO 8601. */
-  until?: string;
-  status?: string[];
-  /** Orders with an item in this category, or in any of these; case-insensitive. */
-  category?: OneOrMany;
-  /** ISO 4217 code (upper case). */
-  currency?: string;
-  /** Major units, compared in each order's own currency (10 means $10.00, ¥10, 10.000 KWD). */
-  min?: number;
-  max?: number;
-  /** Words to find in item names (see ftsQuery). */
-  search?: string;
-  includeDeleted?: boolean;
-}
-
-export type SortKey = 'date' | '-date' | 'total' | '-total' | 'retailer' | '-retailer';
-
-export interface OrderRow {
-  id: number;
-  connectionId: number;
-  orderId: string;
-  retailer: string;
-  orderDate: string;
-  status: string;
-  currency: string;
-  subtotal: number;
-  tax: number;
-  shipping: number;
-  discount: number;
-  total: number;
-  refunded: number;
-  itemCount: number;
-  firstSeenAt: string;
-  updatedAt: string;
-  deletedAt: string | null;
-}
-
-export interface ItemRow {
-  lineNo: number;
-  name: string;
-  sku: string | null;
-  unitPrice: number;
-  quantity: number;
-  category: string | null;
-}
-
-/** Sums are exact: numbers while safe, bigints beyond 2^53 (MinorSum; see rollups.ts splitSum). */
-export interface StatRow {
-  /** The month (YYYY-MM), retailer or category; '' for items without a category. */
-  key: string;
-  currency: string;
-  orders: number;
-  total: MinorSum;
-  refunded: MinorSum;
-}
-
-/** Count and totals of one currency within a filtered set of orders. */
-export interface CurrencyTotal {
-  currency: string;
-  orders: number;
-  total: MinorSum;
-  refunded: MinorSum;
-}
-
-export interface OrderSummary {
-  /** Matching orders; a lower bound when not exact. */
-  orders: number;
-  /** False when counting stopped early (see OrderQueries.summary); `totals` is then empty. */
-  exact: boolean;
-  totals: CurrencyTotal[];
-}
+export type { CurrencyTotal, ItemRow, OrderFilter, OrderRow, OrderSummary, SortKey, StatRow } from './query-types.js';
+import type { CurrencyTotal, ItemRow, OrderFilter, OrderRow, OrderSummary, SortKey, StatRow } from './query-types.js';
 
 const SELECT_ORDER = `SELECT o.id, o.connection_id AS connectionId, o.order_id AS orderId, o.retailer, o.order_date AS orderDate, o.status, o.currency,
   o.subtotal, o.tax, o.shipping, o.discount, o.total, o.refunded, o.item_count AS itemCount, o.first_seen_at AS firstSeenAt,
