@@ -10,22 +10,9 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SandboxHandle } from '../src/sandbox/index.js';
 import { e2eHome, linkSandbox, sandbox, type E2EHome } from './helpers/e2e.js';
+import { order } from './helpers/hostile-provider.js';
 
 type Mode = 'dup-lines' | 'overflow' | 'loop' | 'no-cursor' | 'flood' | 'twenty' | 'delete-one' | 'delete-five' | 'two' | 'ok';
-
-function order(id: string, extra: Record<string, unknown> = {}) {
-  return {
-    id,
-    retailer: 'Hostile Mart',
-    placed_at: '2026-03-01T10:00:00.000Z',
-    updated_at: '2026-03-01T10:00:00.000Z',
-    status: 'delivered',
-    currency: 'USD',
-    amounts: { subtotal: '10.00', tax: '0.00', shipping: '0.00', discount: '0.00', total: '10.00' },
-    items: [{ line: 1, name: 'Widget', sku: 'W-1', unit_price: '10.00', quantity: 1 }],
-    ...extra,
-  };
-}
 
 /** A sandbox-shaped orders API whose misbehaviour is chosen per test. */
 function hostileApi(): Promise<{ url: string; setMode(m: Mode): void; requests(): number; close(): Promise<void> }> {

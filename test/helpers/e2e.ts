@@ -22,9 +22,12 @@ export interface E2EHome {
 }
 
 export function e2eHome(extraEnv: NodeJS.ProcessEnv = {}): E2EHome {
-  const home = tempHome('orderlink-e2e-');
   // No keychain for these children: the env key is the key source (the CI path).
-  const env = childEnv({ ORDERLINK_VAULT_KEY: newEnvKey(), DBUS_SESSION_BUS_ADDRESS: '', ...extraEnv });
+  return homeAt(tempHome('orderlink-e2e-'), childEnv({ ORDERLINK_VAULT_KEY: newEnvKey(), DBUS_SESSION_BUS_ADDRESS: '', ...extraEnv }));
+}
+
+/** An E2EHome over an existing directory: the binary run with `--home`, and read-only queries. */
+export function homeAt(home: string, env: NodeJS.ProcessEnv): E2EHome {
   const p = profilePaths(home, 'default');
   return {
     home,

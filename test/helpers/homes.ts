@@ -5,31 +5,15 @@
 import { cpSync, openSync, closeSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import Database from 'better-sqlite3';
-import { profilePaths } from '../../src/paths.js';
-import { BIN, runCli, type CliOptions, type CliResult } from './cli.js';
+import { BIN, type CliOptions, type CliResult } from './cli.js';
 import { tempHome } from './context.js';
-import type { E2EHome } from './e2e.js';
+import { homeAt, type E2EHome } from './e2e.js';
 
 export function cloneHome(src: Pick<E2EHome, 'home' | 'env'>, env: NodeJS.ProcessEnv = src.env): E2EHome {
   const home = tempHome('orderlink-clone-');
   cpSync(src.home, home, { recursive: true });
-  const p = profilePaths(home, 'default');
-  return {
-    home,
-    env,
-    db: p.db,
-    vault: p.vault,
-    cli: (args, opts = {}) => runCli(['--home', home, ...args], { ...opts, env: { ...env, ...opts.env } }),
-    query<T>(sql: string, ...params: unknown[]): T[] {
-      const db = new Database(p.db, { readonly: true, fileMustExist: true });
-      try {
-        return db.prepare(sql).all(...params) as T[];
-      } finally {
-        db.close();
-      }
-    },
-    cleanup: () => {},
-  };
+  // The callers remove their clones themselves (with the rest of their scratch directories).
+  return { ...homeAt(home, env), cleanup: () => {} };
 }
 
 /** Run the binary with stdout on /dev/full (ENOSPC on write) or a pipe its reader closed at once (EPIPE). */
