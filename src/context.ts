@@ -9,6 +9,7 @@ import { ensureProfileDirs, profilePaths, type ProfilePaths } from './paths.js';
 import { Store } from './store/index.js';
 import { existsSync } from 'node:fs';
 import { OrderlinkError } from './errors.js';
+import { tryLock } from './locks.js';
 import type { Vault, KeychainBackend } from './vault/index.js';
 
 export interface GlobalOptions {
@@ -94,6 +95,7 @@ export function createContext(io: IO, opts: GlobalOptions, overrides: ContextOve
         } catch (err) {
           throw homeError(err, paths) ?? err;
         }
+        if (store.bulkLoadPending()) repairBulkLoad(store, paths, io);
       }
       return store;
     },
@@ -230,6 +232,21 @@ function prepareHome(paths: ProfilePaths): void {
  * --home is a file, read-only, not ours, or on a full disk: a failure the person can fix (exit 1
  * with what to do), not an internal error (70).
  */
+/**
+ * A first sync that was killed left its deferred indexes' SQL in the store (store/bulk-load.ts).
+ * Rebuild them now unless a sync is running (it rebuilds them itself when it ends).
+ */
+function repairBulkLoad(store: Store, paths: ProfilePaths, io: IO): void {
+  const lock = tryLock(paths.locks, 'sync');
+  if (!lock) return;
+  try {
+    io.err('Rebuilding the indexes of a first sync that was interrupted…');
+    store.finishBulkLoad();
+  } finally {
+    lock.release();
+  }
+}
+
 export function homeError(err: unknown, paths: ProfilePaths): OrderlinkError | undefined {
   if (err instanceof OrderlinkError) return undefined;
   const code = String((err as { code?: unknown } | null)?.code ?? '');

@@ -116,6 +116,39 @@ export async function acquireLock(dir: string, name: string, opts: AcquireOption
   };
 }
 
+/**
+ * Take a lock only if nobody holds it, without waiting and without the event loop (for a repair
+ * done in passing, such as rebuilding an interrupted bulk load's indexes when a store is opened).
+ * Null when it is held, by another process or by this one.
+ */
+export function tryLock(dir: string, name: string): Lock | null {
+  const path = join(dir, `${name.replace(/[^a-zA-Z0-9_.-]/g, '_')}.lock`);
+  if (local.has(path)) return null;
+  createLockFile(path);
+  const db = new Database(path);
+  try {
+    db.pragma('busy_timeout = 0');
+    db.exec('BEGIN EXCLUSIVE');
+  } catch (err) {
+    db.close();
+    if ((err as { code?: string }).code === 'SQLITE_BUSY') return null;
+    throw err;
+  }
+  let released = false;
+  return {
+    release() {
+      if (released) return;
+      released = true;
+      try {
+        db.exec('ROLLBACK');
+      } catch {
+        /* already gone */
+      }
+      db.close();
+    },
+  };
+}
+
 export async function withLock<T>(dir: string, name: string, opts: AcquireOptions, fn: () => Promise<T>): Promise<T> {
   const lock = await acquireLock(dir, name, opts);
   try {

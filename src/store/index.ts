@@ -6,6 +6,7 @@ import { AuditLog } from './audit.js';
 import { Connections } from './connections.js';
 import { integrityCheck, openDatabase, schemaVersion, type DB } from './db.js';
 import { OrderWriter } from './orders.js';
+import { beginBulkLoad, bulkLoadPending, finishBulkLoad } from './bulk-load.js';
 import { ChargeQueries, ChargeWriter, type PageWrite } from './charges.js';
 import type { PageCounts } from './orders.js';
 import type { RecordKind } from '../domain.js';
@@ -51,6 +52,26 @@ export class Store {
   /** The page writer (its statements are prepared on first use). */
   orderWriter(): OrderWriter {
     return (this.writer ??= new OrderWriter(this.db));
+  }
+
+  /**
+   * Bulk-load mode for a first sync into an empty store (store/bulk-load.ts): the secondary
+   * indexes are dropped, crash-safely, and the writer inserts before it looks up. Under the sync lock.
+   */
+  beginBulkLoad(): boolean {
+    const on = beginBulkLoad(this.db);
+    if (on) this.orderWriter().insertFirst = true;
+    return on;
+  }
+
+  /** Rebuild what a bulk load (this one, or one a crash interrupted) dropped; how many indexes. */
+  finishBulkLoad(): number {
+    if (this.writer) this.writer.insertFirst = false;
+    return finishBulkLoad(this.db);
+  }
+
+  bulkLoadPending(): boolean {
+    return bulkLoadPending(this.db);
   }
 
   /** The page writer for a connector's kind of record (charges are never written as orders). */

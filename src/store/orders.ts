@@ -52,13 +52,19 @@ export class OrderWriter {
   /** Marks a (connection, month) rollup slice stale: rebuilt by the next read that needs it. */
   private readonly stale: Statement[];
   private readonly tx: Transaction<(w: PageWrite) => PageCounts>;
+  /**
+   * Insert first, look up only on a conflict: set while a first sync fills an empty store
+   * (bulk-load mode, store/bulk-load.ts), where nearly every order is new and the lookup before
+   * each insert would find nothing. Same results either way; only the cost moves.
+   */
+  insertFirst = false;
 
   constructor(private readonly db: DB) {
     this.find = db.prepare('SELECT id, content_hash, deleted_at, order_date FROM orders WHERE connection_id = ? AND order_id = ?');
     // Positional parameters: better-sqlite3 binds an array faster than it looks up named keys.
     this.insert = db.prepare(
       `INSERT INTO orders (connection_id, order_id, retailer, order_date, status, currency, subtotal, tax, shipping, discount, total, refunded, item_count, provider_updated_at, content_hash, first_seen_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (connection_id, order_id) DO NOTHING`,
     );
     this.update = db.prepare(
       `UPDATE orders SET retailer = @retailer, order_date = @orderDate, status = @status, currency = @currency, subtotal = @subtotal, tax = @tax,
@@ -115,41 +121,47 @@ export class OrderWriter {
     const months = new Set<string>();
     for (const o of w.orders) {
       const hash = orderHash(o);
-      const row = this.find.get(w.connectionId, o.orderId);
-      const params = {
-        connectionId: w.connectionId,
-        orderId: o.orderId,
-        retailer: o.retailer,
-        orderDate: o.orderDate,
-        status: o.status,
-        currency: o.currency,
-        subtotal: o.subtotal,
-        tax: o.tax,
-        shipping: o.shipping,
-        discount: o.discount,
-        total: o.total,
-        refunded: o.refunded,
-        itemCount: o.items.reduce((n, i) => n + i.quantity, 0),
-        providerUpdatedAt: o.providerUpdatedAt,
-        hash,
-        now: w.now,
-      };
-      let id: number;
+      let row = this.insertFirst ? undefined : this.find.get(w.connectionId, o.orderId);
+      const itemCount = o.items.reduce((n, i) => n + i.quantity, 0);
+      let id = 0;
+      let inserted = 0;
       if (!row) {
-        id = Number(
-          this.insert.run(
-            w.connectionId, o.orderId, o.retailer, o.orderDate, o.status, o.currency, o.subtotal, o.tax, o.shipping, o.discount, o.total, o.refunded,
-            params.itemCount, o.providerUpdatedAt, hash, w.now, w.now,
-          ).lastInsertRowid,
+        const r = this.insert.run(
+          w.connectionId, o.orderId, o.retailer, o.orderDate, o.status, o.currency, o.subtotal, o.tax, o.shipping, o.discount, o.total, o.refunded,
+          itemCount, o.providerUpdatedAt, hash, w.now, w.now,
         );
+        inserted = r.changes;
+        id = Number(r.lastInsertRowid);
+        // A conflict (insert-first mode only: an order seen earlier in this sync) takes the lookup path.
+        if (!inserted) row = this.find.get(w.connectionId, o.orderId);
+      }
+      if (inserted) {
         c.added++;
-      } else if (row.content_hash === hash && row.deleted_at === null) {
+      } else if (row!.content_hash === hash && row!.deleted_at === null) {
         c.unchanged++;
         continue;
       } else {
-        id = row.id;
-        months.add(row.order_date.slice(0, 7));
-        this.update.run({ ...params, id });
+        id = row!.id;
+        months.add(row!.order_date.slice(0, 7));
+        this.update.run({
+          connectionId: w.connectionId,
+          orderId: o.orderId,
+          retailer: o.retailer,
+          orderDate: o.orderDate,
+          status: o.status,
+          currency: o.currency,
+          subtotal: o.subtotal,
+          tax: o.tax,
+          shipping: o.shipping,
+          discount: o.discount,
+          total: o.total,
+          refunded: o.refunded,
+          itemCount,
+          providerUpdatedAt: o.providerUpdatedAt,
+          hash,
+          now: w.now,
+          id,
+        });
         this.delItems.run(id);
         this.ftsDel.run(id);
         c.updated++;

@@ -42,8 +42,15 @@ export async function syncAll(ctx: Context, o: SyncAllOptions): Promise<Connecti
     what: 'another `orderlink sync`',
     onWait: () => ctx.io.err('Another sync is running on this data directory; waiting for it to finish…'),
   });
+  let bulk = false;
+  let opened: ReturnType<Context['store']> | undefined;
   try {
-    const store = ctx.store();
+    const store = (opened = ctx.store());
+    // An earlier sync killed mid-bulk-load left its index SQL in meta: rebuild before anything else.
+    if (store.bulkLoadPending()) rebuildingNotice(ctx, store.finishBulkLoad());
+    // A first sync into an empty store defers the secondary indexes (store/bulk-load.ts).
+    bulk = !o.dryRun && store.beginBulkLoad();
+    if (bulk) ctx.trace('bulk load: secondary indexes deferred to the end of this sync');
     const policy = retryPolicyFromEnv(ctx.env);
     const results: ConnectionResult[] = new Array(o.connections.length);
     let next = 0;
@@ -81,6 +88,10 @@ export async function syncAll(ctx: Context, o: SyncAllOptions): Promise<Connecti
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency, o.connections.length)) }, worker));
+    if (bulk) {
+      bulk = false;
+      store.finishBulkLoad();
+    }
     if (!o.dryRun) {
       // Retention (`orderlink purge --set-retention 2y`, off by default), under this sync's lock.
       await (await import('./retention.js')).retentionAfterSync(ctx);
@@ -98,8 +109,18 @@ export async function syncAll(ctx: Context, o: SyncAllOptions): Promise<Connecti
     }
     return results;
   } finally {
-    lock.release();
+    try {
+      // Failed or interrupted: the indexes are still rebuilt before the lock is let go. If even
+      // this fails, their SQL stays in meta and the next command that opens the store rebuilds them.
+      if (bulk) opened?.finishBulkLoad();
+    } finally {
+      lock.release();
+    }
   }
+}
+
+function rebuildingNotice(ctx: Context, built: number): void {
+  if (built) ctx.trace(`rebuilt ${built} index(es) an interrupted first sync had deferred`);
 }
 
 export function selectConnections(ctx: Context, specs: string[]): Connection[] {
