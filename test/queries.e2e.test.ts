@@ -234,4 +234,49 @@ process.stdout.write('PAGER-RAN\\n');`,
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('Ctrl-C while the pager is open is the pager\'s: orderlink waits for it to exit, then exits 0 (the terminal is never left to an orphaned pager)', async () => {
+    const dir = tempHome('orderlink-pager-int-');
+    try {
+      // A pager that, like less, takes Ctrl-C itself: it counts SIGINTs and quits after the second.
+      const script = join(dir, 'pager.mjs');
+      writeFileSync(
+        script,
+        `let n = 0;
+process.stdin.resume();
+setInterval(() => {}, 1000); // alive after its input ends, as less is until q
+process.on('SIGINT', () => {
+  n++;
+  process.stdout.write('PAGER-SIGINT-' + n + '\\n');
+  if (n === 2) setTimeout(() => { process.stdout.write('PAGER-DONE\\n'); process.exit(0); }, 400);
+});
+process.stdout.write('PAGER-READY\\n');`,
+      );
+      const q = (x: string) => `'${x.replace(/'/g, `'\\''`)}'`;
+      const cmd = `stty rows 20 cols 120; exec ${[process.execPath, BIN, '--home', home, 'orders', '--limit', '40'].map(q).join(' ')}`;
+      const r = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+        const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: { ...env, TERM: 'xterm-256color', PAGER: `${process.execPath} ${script}` }, stdio: ['pipe', 'pipe', 'pipe'] });
+        let out = '';
+        let sent = false;
+        child.stdout.setEncoding('utf8').on('data', (d: string) => {
+          out += d;
+          if (!sent && out.includes('PAGER-READY')) {
+            sent = true;
+            child.stdin.write('\x03');
+            setTimeout(() => child.stdin.write('\x03'), 300);
+          }
+        });
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code, out }));
+        setTimeout(() => child.kill('SIGKILL'), 20_000).unref();
+      });
+      expect(r.out).toContain('PAGER-SIGINT-2');
+      // orderlink was still there when the pager finished: the session lasted until PAGER-DONE.
+      expect(r.out).toContain('PAGER-DONE');
+      expect(r.code, r.out).toBe(0);
+      expect(r.out).not.toMatch(/internal error|interrupted|at .*\.js:\d+/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

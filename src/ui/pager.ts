@@ -68,9 +68,24 @@ export async function page(io: IO, lines: readonly string[], opts: { json: boole
   }
 }
 
-/** Resolves true once the pager has exited, false when it could not be started. */
+/**
+ * Resolves true once the pager has exited, false when it could not be started.
+ *
+ * While it runs the pager owns the terminal, and Ctrl-C is its key (less uses it to stop a search
+ * or a follow): the terminal sends SIGINT to orderlink too, which must neither abort nor exit,
+ * or the pager would be left holding a raw-mode terminal with nobody waiting for it (git does
+ * the same). orderlink's own SIGINT handlers are set aside until the pager exits.
+ */
 function runPager(cmd: PagerCommand, lines: readonly string[], env: NodeJS.ProcessEnv): Promise<boolean> {
-  return new Promise((resolve) => {
+  const handlers = process.listeners('SIGINT');
+  const ignore = (): void => {};
+  process.removeAllListeners('SIGINT');
+  process.on('SIGINT', ignore);
+  const restore = (): void => {
+    process.off('SIGINT', ignore);
+    for (const h of handlers) process.on('SIGINT', h);
+  };
+  return new Promise<boolean>((resolve) => {
     let started = false;
     const child = spawn(cmd.command, cmd.args, { env: pagerEnv(env), stdio: ['pipe', 'inherit', 'inherit'], shell: false, windowsHide: true });
     child.once('error', () => resolve(started));
@@ -82,5 +97,5 @@ function runPager(cmd: PagerCommand, lines: readonly string[], env: NodeJS.Proce
       child.stdin!.end(lines.map((l) => safeLine(l)).join('\n') + '\n');
     });
     child.once('close', () => resolve(true));
-  });
+  }).finally(restore);
 }
