@@ -8,7 +8,6 @@
  * - H47 (item 18): `--home` that is a file, or below a file, is a clear failure (exit 1 with a
  *   hint), not an internal error (70).
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -18,7 +17,8 @@ import { inquirerPrompter } from '../src/context.js';
 import { browserCommand, scrubbedEnv } from '../src/demo/launch.js';
 import { mapError } from '../src/errors.js';
 import { startSandbox, type SandboxHandle } from '../src/sandbox/index.js';
-import { BIN, childEnv, runCli } from './helpers/cli.js';
+import { childEnv, runCli } from './helpers/cli.js';
+import { onTerminal } from './helpers/pty.js';
 import { newEnvKey, tempHome, testContext } from './helpers/context.js';
 
 const DIST_BROWSER = fileURLToPath(new URL('../dist/demo/browser.js', import.meta.url));
@@ -117,23 +117,10 @@ describe('H46 — Ctrl-C at a prompt is an interruption (exit 130), not an inter
     const t = testContext({ home });
     t.ctx.store().connections.insert({ connector: 'sandbox', retailer: '*', alias: 'work', providerType: 'direct', tokenRef: 'ref-w', scopes: '', accountLabel: null, baseUrl: null });
     t.ctx.close();
-    const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-    const cmd = [process.execPath, BIN, '--home', home, 'disconnect', 'sandbox:work'].map(q).join(' ');
-    const result = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
-      const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: childEnv({ ORDERLINK_VAULT_KEY: newEnvKey(), TERM: 'xterm' }), stdio: ['pipe', 'pipe', 'pipe'] });
-      let out = '';
-      let sent = false;
-      child.stdout.setEncoding('utf8').on('data', (d: string) => {
-        out += d;
-        // Press Ctrl-C once the question is on the screen.
-        if (!sent && /Disconnect sandbox:work/.test(out)) {
-          sent = true;
-          child.stdin.write('\x03');
-        }
-      });
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, out }));
-      setTimeout(() => child.kill('SIGKILL'), 30_000).unref();
+    // Ctrl-C once the question is on the screen.
+    const result = await onTerminal(['--home', home, 'disconnect', 'sandbox:work'], {
+      env: childEnv({ ORDERLINK_VAULT_KEY: newEnvKey(), TERM: 'xterm' }),
+      steps: [{ when: /Disconnect sandbox:work/, send: '\x03' }],
     });
     expect(result.code, result.out).toBe(130);
     expect(result.out).not.toMatch(/internal error|ExitPromptError|at .*\.js:\d+/);

@@ -4,7 +4,6 @@
  * usage errors, tables that fit the terminal, long output through $PAGER on a terminal only, and
  * piped TSV with a documented column order and an optional header.
  */
-import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,8 +12,9 @@ import { fitWidths } from '../src/ui/render.js';
 import { DEFAULT_PAGER, pagerEnv, pagerFor } from '../src/ui/pager.js';
 import { TSV_COLUMNS } from '../src/ui/orders-view.js';
 import { displayWidth } from '../src/ui/safe-text.js';
-import { BIN, childEnv, runCli } from './helpers/cli.js';
+import { childEnv, runCli } from './helpers/cli.js';
 import { tempHome, testContext } from './helpers/context.js';
+import { onTerminal } from './helpers/pty.js';
 
 const NOW = new Date('2026-05-01T00:00:00.000Z');
 const LONG = 'An extraordinarily long retailer name that would wrap any table on a narrow terminal';
@@ -143,15 +143,7 @@ describe('piped TSV', () => {
 
 /** The binary on a pseudo-terminal of a given size (script(1)), as a person runs it. */
 function onTty(args: string[], size: { rows: number; cols: number }, extra: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string }> {
-  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  const cmd = `stty rows ${size.rows} cols ${size.cols}; exec ${[process.execPath, BIN, '--home', home, ...args].map(q).join(' ')}`;
-  return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: { ...env, TERM: 'xterm-256color', ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out }));
-  });
+  return onTerminal(['--home', home, ...args], { env: { ...env, ...extra }, ...size });
 }
 
 describe('tables fit the terminal', () => {
@@ -252,23 +244,15 @@ process.on('SIGINT', () => {
 });
 process.stdout.write('PAGER-READY\\n');`,
       );
-      const q = (x: string) => `'${x.replace(/'/g, `'\\''`)}'`;
-      const cmd = `stty rows 20 cols 120; exec ${[process.execPath, BIN, '--home', home, 'orders', '--limit', '40'].map(q).join(' ')}`;
-      const r = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
-        const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: { ...env, TERM: 'xterm-256color', PAGER: `${process.execPath} ${script}` }, stdio: ['pipe', 'pipe', 'pipe'] });
-        let out = '';
-        let sent = false;
-        child.stdout.setEncoding('utf8').on('data', (d: string) => {
-          out += d;
-          if (!sent && out.includes('PAGER-READY')) {
-            sent = true;
-            child.stdin.write('\x03');
-            setTimeout(() => child.stdin.write('\x03'), 300);
-          }
-        });
-        child.on('error', reject);
-        child.on('close', (code) => resolve({ code, out }));
-        setTimeout(() => child.kill('SIGKILL'), 20_000).unref();
+      // Ctrl-C twice once the pager is up, as a person would at less.
+      const r = await onTerminal(['--home', home, 'orders', '--limit', '40'], {
+        env: { ...env, PAGER: `${process.execPath} ${script}` },
+        rows: 20,
+        steps: [
+          { when: /PAGER-READY/, send: '\x03' },
+          { when: /PAGER-SIGINT-1/, send: '\x03', delayMs: 100 },
+        ],
+        timeoutMs: 20_000,
       });
       expect(r.out).toContain('PAGER-SIGINT-2');
       // orderlink was still there when the pager finished: the session lasted until PAGER-DONE.

@@ -3,14 +3,17 @@
  * synced from the Plaid replica, and an Amazon "Your Orders" export generated for the purchases
  * the replica's card shows at Amazon (one order per charge, a split shipment paid by two charges,
  * a refund, and two same-amount orders for one charge). Then `reconcile` matches them, the
- * ambiguous one is listed and confirmed by a script, and `orders stats --include-charges` counts
+ * ambiguous one is listed and confirmed on a real terminal (`--review`) and by a script, and `orders stats --include-charges` counts
  * every purchase exactly once.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PlaidReplica } from '../src/sandbox/replicas/plaid.js';
+import { homeAt } from './helpers/e2e.js';
 import { linkedPlaid, plaidReplica, type PlaidHome } from './helpers/plaid.js';
+import { onTerminal } from './helpers/pty.js';
 
 const RH = 'Website,Order ID,Order Date,Currency,Unit Price,Unit Price Tax,Shipping Charge,Total Discounts,Total Owed,Shipment Item Subtotal,ASIN,Quantity,Payment Instrument Type,Order Status,Shipment Status,Shipping Address,Product Name,Gift Message';
 const dollars = (cents: number) => (cents / 100).toFixed(2);
@@ -117,6 +120,35 @@ describe('reconcile: an Amazon export and a card, end to end', () => {
     const text = await p.h.cli(['orders', 'stats', '--include-charges', '--by', 'retailer']);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stderr).toMatch(/1 charge left out: it waits for you/);
+  });
+
+  it('--review on a real terminal: the person types to find the order and picks it; the choice is saved and audited', async () => {
+    // In a copy of the home: the next test decides the same question by script.
+    const copy = join(tmpdir(), `orderlink-review-${process.pid}-${Date.now()}`);
+    cpSync(p.h.home, copy, { recursive: true });
+    const c = homeAt(copy, p.h.env);
+    try {
+      const r = await onTerminal(['--home', copy, 'reconcile', '--review'], {
+        env: p.h.env,
+        steps: [
+          { when: /Which order did this pay for\?/, send: '0000002' },
+          { when: /0000002/, send: '\r', delayMs: 200 },
+        ],
+      });
+      expect(r.code, r.out).toBe(0);
+      // The question showed the charge and both candidates before asking.
+      expect(r.out).toMatch(/2 candidates:/);
+      expect(r.out).toMatch(/114-0000000-0000003/);
+      expect(r.out).toMatch(/confirmed\./);
+      expect(r.out).toMatch(/1 decided, nothing left to review/);
+      expect(r.out).not.toMatch(/internal error|at .*\.js:\d+/);
+      const confirmed = JSON.parse((await c.cli(['--json', 'reconcile', '--list', '--status', 'confirmed'])).stdout);
+      expect(confirmed.map((x: { order: { order_id: string } }) => x.order.order_id)).toEqual(['114-0000000-0000002']);
+      const audit = JSON.parse((await c.cli(['--json', 'audit', '--action', 'reconcile'])).stdout);
+      expect(audit.map((a: { action: string }) => a.action)).toContain('reconcile.confirm');
+    } finally {
+      c.cleanup();
+    }
   });
 
   it('the ambiguous charge is decided by a script; review needs a terminal; everything is audited', async () => {
