@@ -105,7 +105,7 @@ ${cases((n) => n.children.map((c) => c.path[c.path.length - 1]!))}
 }
 _orderlink_valued() {
   case "$1" in
-${cases((n) => [...n.options, ...global].filter((o) => o.takesValue).flatMap((o) => o.flags))}
+${cases((n) => [...n.options, ...(n === root ? [] : global)].filter((o) => o.takesValue).flatMap((o) => o.flags))}
   esac
 }
 _orderlink_words() {
