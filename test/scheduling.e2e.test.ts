@@ -4,7 +4,7 @@
  * and the cron line and systemd ExecStart of docs/scheduling.md actually run.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -120,10 +120,20 @@ describe('docs/scheduling.md, run as written', () => {
     expect((JSON.parse(log) as { connections: Array<{ status: string }> }).connections[0]!.status).toBe('success');
   });
 
-  it("the systemd service's ExecStart runs, and the timer is a valid unit", async () => {
-    const service = /orderlink-sync\.service`:\n\n```ini\n([\s\S]+?)```/.exec(doc)![1]!;
+  it("the systemd service's ExecStart runs, and both units pass systemd-analyze verify", async () => {
+    // The page's absolute path stands for `command -v orderlink`: here, this build's binary.
+    const installed = join(pathWithOrderlink().split(':')[0]!, 'orderlink');
+    const service = /orderlink-sync\.service`:\n\n```ini\n([\s\S]+?)```/.exec(doc)![1]!.replace(/^ExecStart=\/usr\/local\/bin\/orderlink /m, `ExecStart=${installed} `);
     const timer = /orderlink-sync\.timer`:\n\n```ini\n([\s\S]+?)```/.exec(doc)![1]!;
     const exec = /^ExecStart=(.+)$/m.exec(service)![1]!;
+    expect(exec.startsWith(`${installed} `), 'ExecStart names orderlink by an absolute path').toBe(true);
+    const units = join(h.home, 'units');
+    mkdirSync(units, { recursive: true });
+    writeFileSync(join(units, 'orderlink-sync.service'), service);
+    writeFileSync(join(units, 'orderlink-sync.timer'), timer);
+    const verify = await run(`systemd-analyze verify ${units}/orderlink-sync.timer ${units}/orderlink-sync.service`).catch(() => null);
+    if (verify && verify.status !== 127) expect(verify.status, verify.stderr).toBe(0);
+    else console.log('scheduling: systemd-analyze is not installed here; the units were checked by their text only');
     age(48);
     const r = await run(exec);
     expect(r.status, r.stderr).toBe(0);
