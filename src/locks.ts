@@ -99,19 +99,26 @@ export async function acquireLock(dir: string, name: string, opts: AcquireOption
     if (local.get(path) === chained) local.delete(path);
     throw err;
   }
+  return held(db!, () => {
+    releaseLocal();
+    if (local.get(path) === chained) local.delete(path);
+  });
+}
+
+/** A lock held by an open transaction on `db`: released once, however often release() is called. */
+function held(db: Database.Database, after: () => void = () => {}): Lock {
   let released = false;
   return {
     release() {
       if (released) return;
       released = true;
       try {
-        db!.exec('ROLLBACK');
+        db.exec('ROLLBACK');
       } catch {
         /* already gone */
       }
-      db!.close();
-      releaseLocal();
-      if (local.get(path) === chained) local.delete(path);
+      db.close();
+      after();
     },
   };
 }
@@ -134,19 +141,7 @@ export function tryLock(dir: string, name: string): Lock | null {
     if ((err as { code?: string }).code === 'SQLITE_BUSY') return null;
     throw err;
   }
-  let released = false;
-  return {
-    release() {
-      if (released) return;
-      released = true;
-      try {
-        db.exec('ROLLBACK');
-      } catch {
-        /* already gone */
-      }
-      db.close();
-    },
-  };
+  return held(db);
 }
 
 export async function withLock<T>(dir: string, name: string, opts: AcquireOptions, fn: () => Promise<T>): Promise<T> {
