@@ -7,7 +7,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, runCli, type CliResult } from './helpers/cli.js';
@@ -242,6 +243,19 @@ describe('sandbox serve --provider shopify', () => {
     const plan = await runCli(['sandbox', 'serve', '--provider', 'shopify', '--rate-plan', 'searchOrders=1:1']);
     expect(plan.code).toBe(2);
     expect(plan.stderr).toMatch(/--rate-plan is for --provider amazon-seller/);
+    // A port in use is the caller's to change (exit 2), for both replicas, as for the sandbox.
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    const port = String((busy.address() as AddressInfo).port);
+    try {
+      for (const p of ['shopify', 'amazon-seller']) {
+        const taken = await runCli(['sandbox', 'serve', '--provider', p, '--port', port]);
+        expect(taken.code, taken.stderr).toBe(2);
+        expect(taken.stderr).toContain(`port ${port} is in use`);
+      }
+    } finally {
+      busy.close();
+    }
     const provider = await runCli(['sandbox', 'serve', '--provider', 'ebay']);
     expect(provider.code).toBe(2);
     expect(provider.stderr).toMatch(/sandbox, plaid, knot, amazon-seller or shopify/);

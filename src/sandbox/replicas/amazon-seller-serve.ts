@@ -5,7 +5,7 @@ import type { SandboxServeOptions } from '../../commands/sandbox.js';
 import { usageError } from '../../errors.js';
 import { printJson } from '../../ui/render.js';
 import { DEFAULT_PLANS, startSpApiReplica, type Plan } from './amazon-seller.js';
-import { MINT_PATH } from './replica-admin.js';
+import { MINT_PATH, portError } from './replica-admin.js';
 
 type Op = keyof typeof DEFAULT_PLANS;
 const OPS = Object.keys(DEFAULT_PLANS) as Op[];
@@ -62,6 +62,8 @@ export async function serveAmazonSellerReplica(ctx: Context, o: SandboxServeOpti
     plans,
     mintRoute: true,
     ...(faults.accessTokenTtl ? { accessTokenTtl: faults.accessTokenTtl } : {}),
+  }).catch((err: unknown) => {
+    throw portError(err, o.port);
   });
   for (const op of faults.drain) replica.drain(op);
   const effective = { ...DEFAULT_PLANS, ...plans };

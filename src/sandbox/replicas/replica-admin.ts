@@ -6,6 +6,7 @@
  * peer, the exact Host (DNS rebinding), no foreign Origin or cross-site fetch (CSRF).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { OrderlinkError } from '../../errors.js';
 
 export const MINT_PATH = '/__replica/refresh-token';
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
@@ -29,4 +30,12 @@ export function sendRefusal(res: ServerResponse, status: number, why: string): v
   const body = JSON.stringify({ error: status === 403 ? 'forbidden' : 'invalid_request', error_description: why });
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
   res.end(body);
+}
+
+/** A port that cannot be had is the caller's choice to change: a usage error (exit 2), as the sandbox says it. */
+export function portError(err: unknown, port: number): unknown {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (code === 'EADDRINUSE') return new OrderlinkError('PORT_IN_USE', `port ${port} is in use`, { kind: 'usage', hint: 'Choose another port with --port N, or --port 0 to let the system pick a free one.', details: { port } });
+  if (code === 'EACCES') return new OrderlinkError('PORT_NOT_ALLOWED', `not allowed to listen on port ${port}`, { kind: 'usage', hint: 'Ports below 1024 need extra privileges: choose a port above 1024, or --port 0.', details: { port } });
+  return err;
 }

@@ -6,7 +6,7 @@ import { usageError } from '../../errors.js';
 import { printJson } from '../../ui/render.js';
 import { startShopifyReplica } from './shopify.js';
 import { makeCustomers } from './shopify-data.js';
-import { MINT_PATH } from './replica-admin.js';
+import { MINT_PATH, portError } from './replica-admin.js';
 
 export const SHOPIFY_FAULTS_HELP = 'Shopify faults: rpm=N (requests per minute per customer before 429 THROTTLED; Shopify documents 3000), throttle=N[:SECONDS] (the next N GraphQL requests answer 429 THROTTLED with Retry-After SECONDS, default 1), access-ttl=SECONDS (access tokens expire sooner; the API answers 401 and orderlink refreshes)';
 
@@ -44,6 +44,8 @@ export async function serveShopifyReplica(ctx: Context, o: SandboxServeOptions):
     mintRoute: true,
     ...(faults.requestsPerMinute ? { requestsPerMinute: faults.requestsPerMinute } : {}),
     ...(faults.accessTokenTtl ? { accessTokenTtl: faults.accessTokenTtl } : {}),
+  }).catch((err: unknown) => {
+    throw portError(err, o.port);
   });
   if (faults.throttle) replica.throttleNext(faults.throttle.n, faults.throttle.after);
   const customers = makeCustomers(o.accounts).map((c) => c.name);
