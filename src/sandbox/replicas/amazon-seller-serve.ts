@@ -10,6 +10,15 @@ import { MINT_PATH, portError } from './replica-admin.js';
 type Op = keyof typeof DEFAULT_PLANS;
 const OPS = Object.keys(DEFAULT_PLANS) as Op[];
 const MARKETPLACE = 'ATVPDKIKX0DER'; // Amazon.com (US), region na
+/**
+ * The replica's shop creates order i at EPOCH + i × step (10 min by default) and serves only what
+ * was created before now − 2 min: past ~22,000 orders at 10 min they would run into the future and
+ * a sync would never see them. The orders are squeezed into 150 days from the replica's epoch
+ * instead — same data as the library default up to 21,600 orders, deterministic for a count.
+ */
+const EPOCH_MS = Date.UTC(2026, 5, 1);
+const SPAN_MS = 150 * 86_400_000;
+const stepFor = (orders: number) => Math.max(1, Math.min(600_000, Math.floor(SPAN_MS / orders)));
 
 export const AMAZON_SELLER_FAULTS_HELP = `Amazon seller faults: access-ttl=SECONDS (access tokens expire sooner; the API answers 403 Unauthorized), drain=OPERATION (that operation's usage-plan bucket starts empty, as after an earlier run: one 429 QuotaExceeded). Operations: ${OPS.join(', ')}`;
 export const AMAZON_SELLER_PLAN_HELP = `Usage plans: OPERATION=RATE:BURST pairs, comma separated (requests per second, bucket size), the grammar of ORDERLINK_RATE_PLAN, e.g. "searchOrders=5:15,getOrderItems=5:15". Operations: ${OPS.join(', ')}. Default: Amazon's documented plans (searchOrders 0.0056/s burst 20).`;
@@ -57,6 +66,8 @@ export async function serveAmazonSellerReplica(ctx: Context, o: SandboxServeOpti
     seed: o.seed,
     orders: o.orders,
     marketplace: MARKETPLACE,
+    epochMs: EPOCH_MS,
+    stepMs: stepFor(o.orders),
     clientId,
     clientSecret: secret,
     plans,
@@ -67,6 +78,8 @@ export async function serveAmazonSellerReplica(ctx: Context, o: SandboxServeOpti
   });
   for (const op of faults.drain) replica.drain(op);
   const effective = { ...DEFAULT_PLANS, ...plans };
+  const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+  const created = `${day(EPOCH_MS)} to ${day(EPOCH_MS + (o.orders - 1) * stepFor(o.orders))}`;
   const credentials = fixed ? '"$ORDERLINK_AMAZON_SELLER_REPLICA_CLIENT_ID" "$ORDERLINK_AMAZON_SELLER_REPLICA_SECRET"' : `${q(clientId)} ${q(secret)}`;
   const setup = `printf '%s\\n%s\\n' ${credentials} | orderlink connector setup amazon-seller --region na --base-url ${replica.url} --token-url ${replica.tokenUrl} --credentials-stdin`;
   const link = `curl -fsS -X POST ${replica.url}${MINT_PATH} | orderlink link amazon-seller --refresh-token-stdin --marketplace ${MARKETPLACE}`;
@@ -81,6 +94,7 @@ export async function serveAmazonSellerReplica(ctx: Context, o: SandboxServeOpti
       region: 'na',
       marketplace: MARKETPLACE,
       orders: o.orders,
+      orders_created: created,
       seed: o.seed,
       rate_plan: effective,
       faults: o.faults ?? null,
@@ -93,7 +107,7 @@ export async function serveAmazonSellerReplica(ctx: Context, o: SandboxServeOpti
     io.err(`  token URL   ${replica.tokenUrl}`);
     io.err(`  client id   ${clientId}`);
     io.err(fixed ? '  secret      from ORDERLINK_AMAZON_SELLER_REPLICA_SECRET' : `  secret      ${secret}   (a throwaway test secret for this replica only)`);
-    io.err(`  seller      marketplace ${MARKETPLACE} (Amazon.com, region na); ${o.orders} orders, seed ${o.seed}`);
+    io.err(`  seller      marketplace ${MARKETPLACE} (Amazon.com, region na); ${o.orders} orders created ${created}, seed ${o.seed}`);
     io.err(`  plans       ${OPS.map((op) => `${op} ${effective[op].rate}/s burst ${effective[op].burst}`).join('; ')}`);
     if (o.faults) io.err(`  faults      ${o.faults}`);
     io.err('Set it up and link (the refresh token comes from the replica, a fresh one per POST, piped straight in):');
