@@ -28,7 +28,7 @@ const PROVIDERS: readonly Provider[] = ['sandbox', 'plaid', 'knot', 'amazon-sell
 export function register(cmd: Command, app: App): void {
   const serve = cmd
     .command('serve')
-    .description('Run the sandbox provider (OAuth 2.0 / OIDC server + orders API) until stopped')
+    .description('Run the sandbox provider (OAuth 2.0 / OIDC server + orders API), or a replica of a real provider (--provider), until stopped')
     .option('--port <n>', 'port on 127.0.0.1 (0 = any free port)', '0')
     .option('--orders <n>', 'orders per sandbox account', '250')
     .option('--seed <n>', 'seed of the deterministic data', '42')
@@ -51,8 +51,12 @@ Examples:
   (each replica prints its URL on stdout, and on stderr the setup and link commands to run against it)
 
 ${FAULTS_HELP}
-Replicas take their own faults (a wrong one is refused with the list): --provider plaid, knot,
-amazon-seller (access-ttl=S, drain=OPERATION) or shopify (rpm=N, throttle=N[:S], access-ttl=S).
+
+Replicas take their own faults instead (a wrong one is refused with the list):
+  plaid          rate429=N, mutation=N, error500=N, latency=MSms, not_ready=N
+  knot           rate429=N, error503=N, latency=MSms
+  amazon-seller  access-ttl=SECONDS, drain=OPERATION   (usage plans: --rate-plan)
+  shopify        rpm=N, throttle=N[:SECONDS], access-ttl=SECONDS
 
 Docs: docs/sandbox.md`,
   );
