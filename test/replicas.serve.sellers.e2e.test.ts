@@ -6,7 +6,8 @@
  * Ctrl-C (SIGINT) stops the server with exit 0. Secrets from the environment are never printed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -55,10 +56,10 @@ const printedCommands = (stderr: string) => stderr.split('\n').filter((l) => /^ 
 
 /** A shell where `orderlink` is this build, the home is `h`'s, and nothing else is set up. */
 const shims: string[] = [];
+afterAll(() => shims.forEach((d) => rmSync(d, { recursive: true, force: true })));
 type Answer = (stderrSoFar: string) => Promise<string> | null;
 function shell(h: E2EHome, extraEnv: NodeJS.ProcessEnv = {}): (cmd: string, answer?: Answer) => Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const dir = join(h.home, '..', `bin-${Date.now()}-${shims.length}`);
-  mkdirSync(dir, { recursive: true });
+  const dir = mkdtempSync(join(tmpdir(), 'orderlink-shim-'));
   writeFileSync(join(dir, 'orderlink'), `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`);
   chmodSync(join(dir, 'orderlink'), 0o755);
   shims.push(dir);
