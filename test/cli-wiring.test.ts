@@ -66,6 +66,8 @@ describe('argv wiring for every command', () => {
     [['sandbox', 'serve', '--port', '4010', '--orders', '1000', '--seed', '7', '--faults', 'latency=5ms', '--auto-consent'], 'sandbox serve', { port: 4010, orders: 1000, seed: 7, faults: 'latency=5ms', autoConsent: true }],
     [['sandbox', 'serve', '--provider', 'plaid', '--orders', '100000'], 'sandbox serve', { provider: 'plaid', orders: 100000 }],
     [['sandbox', 'serve', '--provider', 'knot'], 'sandbox serve', { provider: 'knot' }],
+    [['sandbox', 'serve', '--provider', 'amazon-seller', '--rate-plan', 'searchOrders=5:15', '--faults', 'drain=searchOrders'], 'sandbox serve', { provider: 'amazon-seller', ratePlan: 'searchOrders=5:15', faults: 'drain=searchOrders' }],
+    [['sandbox', 'serve', '--provider', 'shopify', '--accounts', '2', '--orders', '40'], 'sandbox serve', { provider: 'shopify', accounts: 2, orders: 40 }],
     [['demo', '--orders', '50'], 'demo', { orders: 50, seed: 42 }],
     [['demo', '--keep'], 'demo', { orders: 300, seed: 42, keep: true }],
     [['completion', 'zsh'], 'completion', { shell: 'zsh' }],
@@ -104,6 +106,8 @@ describe('argv wiring for every command', () => {
     [['reconcile', '--confirm', 'x'], /--confirm/],
     [['--profile', '../evil', 'connections'], /invalid profile name/],
     [['export', '--format', 'xml'], /--format must be one of csv, json, ndjson, sqlite/],
+    [['sandbox', 'serve', '--provider', 'ebay'], /--provider must be sandbox, plaid, knot, amazon-seller or shopify/],
+    [['sandbox', 'serve', '--provider', 'knot', '--rate-plan', 'searchOrders=1:1'], /--rate-plan is for --provider amazon-seller/],
   ];
   for (const [argv, message] of usage) {
     it(`usage error: ${argv.join(' ')}`, async () => {

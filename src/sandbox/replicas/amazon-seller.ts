@@ -20,6 +20,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { order2026, orderItemsV0, orderV0, SellerShop, type Status } from './amazon-seller-data.js';
 import { STATIC_CASES } from './amazon-seller-static.js';
+import { MINT_PATH, refuseMint, sendRefusal, sendToken } from './replica-admin.js';
 
 type Op = 'searchOrders' | 'getOrders' | 'getOrderItems';
 export interface Plan { rate: number; burst: number }
@@ -41,6 +42,10 @@ export interface SpApiReplicaOptions {
   alwaysIncludeAll?: boolean;
   epochMs?: number;
   stepMs?: number;
+  /** 127.0.0.1 port (default: any free one). */
+  port?: number;
+  /** `sandbox serve`: answer POST /__replica/refresh-token with a fresh refresh token (replica-admin.ts). */
+  mintRoute?: boolean;
 }
 
 export interface SpApiReplica {
@@ -243,11 +248,22 @@ export async function startSpApiReplica(opts: SpApiReplicaOptions = {}): Promise
     return { payload: { AmazonOrderId: orderId, OrderItems: all.slice(off, off + 2), ...(more ? { NextToken: issue({ off: off + 2, f: `items:${orderId}`, b: 0 }) } : {}) } };
   }
 
+  function mintRefreshToken(): string {
+    const rt = `Atzr|${randomBytes(32).toString('base64url')}`;
+    refreshTokens.add(rt);
+    return rt;
+  }
+
+  let origin = '';
   const server = createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       if (req.method === 'POST' && url.pathname === '/auth/o2/token') return token(req, res);
       req.resume();
+      if (opts.mintRoute && url.pathname === MINT_PATH) {
+        const why = refuseMint(req, origin);
+        return why ? sendRefusal(res, 403, why) : sendToken(res, mintRefreshToken());
+      }
       const items = /^\/orders\/v0\/orders\/([^/]+)\/orderItems$/.exec(url.pathname);
       const op: Op | null = url.pathname === '/orders/2026-01-01/orders' ? 'searchOrders' : url.pathname === '/orders/v0/orders' ? 'getOrders' : items ? 'getOrderItems' : null;
       if (!op || req.method !== 'GET') return sendError(res, new ApiError(404, 'NotFound', 'The resource specified does not exist.'));
@@ -270,19 +286,19 @@ export async function startSpApiReplica(opts: SpApiReplicaOptions = {}): Promise
       }
     })();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
+  });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  origin = url;
   return {
     url,
     tokenUrl: `${url}/auth/o2/token`,
     clientId,
     clientSecret,
     marketplace,
-    mintRefreshToken() {
-      const rt = `Atzr|${randomBytes(32).toString('base64url')}`;
-      refreshTokens.add(rt);
-      return rt;
-    },
+    mintRefreshToken,
     revokeRefreshToken: (t) => void refreshTokens.delete(t),
     expireAccessTokens: () => { for (const k of accessTokens.keys()) accessTokens.set(k, 0); },
     addOrders(n) {

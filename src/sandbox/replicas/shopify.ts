@@ -21,6 +21,7 @@ import { graphql } from 'graphql';
 import { escapeHtml, readBody, sendHtml, sendJson } from '../http.js';
 import { advanceOrders, makeCustomers, makeOrders, type ShopifyCustomer, type ShopifyOrder } from './shopify-data.js';
 import { customerSchema, rootFor } from './shopify-graphql.js';
+import { MINT_PATH, refuseMint, sendRefusal, sendToken } from './replica-admin.js';
 
 export interface ShopifyReplicaOptions {
   clientIds?: string[];
@@ -39,6 +40,10 @@ export interface ShopifyReplicaOptions {
   requestsPerMinute?: number;
   /** Hostile tests: the ID token's nonce is the request's (default), another one, or absent. */
   idTokenNonce?: 'echo' | 'wrong' | 'missing';
+  /** 127.0.0.1 port (default: any free one). */
+  port?: number;
+  /** `sandbox serve`: answer POST /__replica/refresh-token?customer=NAME with a fresh refresh token (replica-admin.ts). */
+  mintRoute?: boolean;
 }
 
 export interface ShopifyReplica {
@@ -89,7 +94,10 @@ export async function startShopifyReplica(o: ShopifyReplicaOptions = {}): Promis
   const stats = { authorize: 0, tokens: 0, refreshes: 0, reuseDetected: 0, graphql: 0, throttled: 0, unauthorized: 0, bearerRefused: 0 };
 
   const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r, reject) => {
+    server.once('error', reject);
+    server.listen(o.port ?? 0, '127.0.0.1', () => r());
+  });
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const issuer = `${origin}/authentication/${shopId}`;
   const graphqlPath = `/${shopId}/account/customer/api/2026-04/graphql`;
@@ -247,6 +255,17 @@ export async function startShopifyReplica(o: ShopifyReplicaOptions = {}): Promis
       if (req.method === 'POST' && p === `/authentication/${shopId}/oauth/token`) return token(req, res);
       if (req.method === 'POST' && p === graphqlPath) return api(req, res);
       req.resume();
+      if (o.mintRoute && p === MINT_PATH) {
+        const why = refuseMint(req, origin);
+        if (why) return sendRefusal(res, 403, why);
+        const name = (url.searchParams.get('customer') ?? customers[0]!.name).toLowerCase();
+        const customer = customers.find((c) => c.name === name);
+        if (!customer) return sendRefusal(res, 400, `no such customer; the replica has ${customers.map((c) => c.name).join(', ')}`);
+        // A grant as if the customer had signed in: the first registered client, the scopes orderlink asks for.
+        const rt = mint(32, 'shcrt_');
+        refresh.set(rt, { customer, client: [...clientIds][0]!, scope: 'openid email customer-account-api:full', used: false, family: randomBytes(8).toString('hex') });
+        return sendToken(res, rt);
+      }
       sendJson(res, 404, { errors: [{ message: 'Not Found' }] });
     };
     run().catch(() => {
