@@ -21,6 +21,20 @@ const require = createRequire(import.meta.url);
 
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
 
+/**
+ * Every command's --help (and --version) as commander prints it, captured from the tsc build in a
+ * child whose stdout is a pipe (80 columns, as for any piped run) and without ORDERLINK_PROFILE;
+ * bundled in place of src/help-texts.ts, so `--help` prints without loading commander.
+ */
+const { ORDERLINK_PROFILE: _profile, ...helpEnv } = process.env;
+const helpTexts = execFileSync(process.execPath, [fileURLToPath(new URL('./gen-help.mjs', import.meta.url))], { cwd: ROOT, env: helpEnv, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+const helpTextsModule = {
+  name: 'help-texts',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]src[\\/]help-texts\.ts$/ }, () => ({ contents: `export const HELP_TEXTS = ${helpTexts};`, loader: 'js' }));
+  },
+};
+
 const pkg = require('../package.json');
 /**
  * Bundled into the CLI: loaded by nearly every invocation, so resolving and compiling them as
@@ -38,7 +52,8 @@ const bindingsShim = {
 rmSync(new URL('../dist/bundle', import.meta.url), { recursive: true, force: true });
 await build({
   absWorkingDir: ROOT,
-  entryPoints: ['src/cli.ts'],
+  // launch.js is what bin/orderlink runs; cli.js (commander) is loaded by it when needed.
+  entryPoints: ['src/launch.ts', 'src/cli.ts'],
   outdir: 'dist/bundle',
   bundle: true,
   splitting: true,
@@ -49,7 +64,7 @@ await build({
   external: Object.keys(pkg.dependencies).filter((d) => !BUNDLED.has(d)),
   // A CommonJS package bundled into ESM calls require() for Node's built-ins.
   banner: { js: "import { createRequire as __orderlinkRequire } from 'node:module'; const require = __orderlinkRequire(import.meta.url);" },
-  plugins: [bindingsShim],
+  plugins: [bindingsShim, helpTextsModule],
   legalComments: 'none',
   minifyWhitespace: true,
   minifySyntax: true,
