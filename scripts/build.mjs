@@ -70,3 +70,27 @@ await build({
   minifySyntax: true,
   logLevel: 'warning',
 });
+/**
+ * `orders` and `orders stats` (src/orders-fast.ts) as one CommonJS file: required by launch.js in
+ * one read and compile, where the split bundle's path is ~26 ES module chunks through Node's ESM
+ * loader. Lazy parts stay lazy (esbuild initialises an imported-later module on first use).
+ * It shares no module instances with the split bundle: launch.js runs one or the other.
+ */
+await build({
+  absWorkingDir: ROOT,
+  entryPoints: ['src/orders-fast.ts'],
+  outfile: 'dist/bundle/orders-fast.cjs',
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20.18',
+  external: [...Object.keys(pkg.dependencies).filter((d) => !BUNDLED.has(d)), 'better-sqlite3/package.json'],
+  // import.meta.url (package-root.ts, ui/render.ts) is the file's own URL, as in the ESM chunks.
+  define: { 'import.meta.url': '__orderlinkUrl' },
+  banner: { js: "const __orderlinkUrl = require('node:url').pathToFileURL(__filename).href;" },
+  plugins: [bindingsShim],
+  legalComments: 'none',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  logLevel: 'warning',
+});

@@ -5,9 +5,10 @@
  *    (help-texts.ts, scripts/gen-help.mjs), printed as they are.
  *  - `orders` and `orders stats`: argv read by commands/orders-argv.ts, which answers only for
  *    argv it reads exactly as commander would and leaves the rest (help, errors, anything
- *    unusual) to commander.
+ *    unusual) to commander; run from one CommonJS file (orders-fast.ts).
  * test/help-fast.test.ts and test/orders-argv.test.ts prove both against commander.
  */
+import { createRequire } from 'node:module';
 import type { ExitCodeValue } from './errors.js';
 
 export async function launch(argv: readonly string[]): Promise<ExitCodeValue> {
@@ -19,12 +20,10 @@ export async function launch(argv: readonly string[]): Promise<ExitCodeValue> {
     return 0;
   }
   if (argv.includes('orders')) {
-    const { parseOrdersArgv } = await import('./commands/orders-argv.js');
-    const parsed = parseOrdersArgv(argv, process.env);
-    if (parsed) {
-      const [{ runParsed }, { runOrders, runOrdersStats }] = await Promise.all([import('./cli-run.js'), import('./commands/orders.js')]);
-      return parsed.name === 'orders' ? runParsed(argv, parsed, runOrders) : runParsed(argv, parsed, runOrdersStats);
-    }
+    // One CommonJS file (orders-fast.ts); null when commander must read this argv.
+    const fast = createRequire(import.meta.url)('./orders-fast.cjs') as typeof import('./orders-fast.js');
+    const code = await fast.runOrdersFast(argv);
+    if (code !== null) return code;
   }
   return (await import('./cli.js')).main(argv);
 }
