@@ -76,6 +76,22 @@ await build({
  * loader. Lazy parts stay lazy (esbuild initialises an imported-later module on first use).
  * It shares no module instances with the split bundle: launch.js runs one or the other.
  */
+/**
+ * node:child_process (the pager's spawn) required on first call rather than when the file loads:
+ * piped output never pages, and loading it costs about 2 ms of each start. A named import other
+ * than those listed fails the build ("No matching export").
+ */
+const lazyChildProcess = {
+  name: 'lazy-child-process',
+  setup(b) {
+    // Only `import` statements; the shim's own require() is the real module.
+    b.onResolve({ filter: /^node:child_process$/ }, (a) => (a.kind === 'import-statement' ? { path: 'node:child_process', namespace: 'lazy-builtin' } : { path: 'node:child_process', external: true }));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, () => ({
+      contents: "let m; const cp = () => (m ??= require('node:child_process')); export const spawn = (...a) => cp().spawn(...a);",
+      loader: 'js',
+    }));
+  },
+};
 await build({
   absWorkingDir: ROOT,
   entryPoints: ['src/orders-fast.ts'],
@@ -88,7 +104,7 @@ await build({
   // import.meta.url (package-root.ts, ui/render.ts) is the file's own URL, as in the ESM chunks.
   define: { 'import.meta.url': '__orderlinkUrl' },
   banner: { js: "const __orderlinkUrl = require('node:url').pathToFileURL(__filename).href;" },
-  plugins: [bindingsShim],
+  plugins: [bindingsShim, lazyChildProcess],
   legalComments: 'none',
   minifyWhitespace: true,
   minifySyntax: true,
