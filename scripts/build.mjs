@@ -11,7 +11,7 @@
  *  (better-sqlite3, @napi-rs/keyring) cannot be bundled, and the rest load lazily anyway.
  */
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -92,7 +92,7 @@ const lazyChildProcess = {
     }));
   },
 };
-await build({
+const fast = await build({
   absWorkingDir: ROOT,
   entryPoints: ['src/orders-fast.ts'],
   outfile: 'dist/bundle/orders-fast.cjs',
@@ -103,10 +103,22 @@ await build({
   external: [...Object.keys(pkg.dependencies).filter((d) => !BUNDLED.has(d)), 'better-sqlite3/package.json'],
   // import.meta.url (package-root.ts, ui/render.ts) is the file's own URL, as in the ESM chunks.
   define: { 'import.meta.url': '__orderlinkUrl' },
-  banner: { js: "const __orderlinkUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // import() goes through src/v8-cache.ts's function (a vm.Script has no module loader).
+  banner: { js: "const __orderlinkUrl = require('node:url').pathToFileURL(__filename).href; const __orderlinkImport = (s) => (globalThis[Symbol.for('orderlink.import')] ?? ((x) => import(x)))(s);" },
   plugins: [bindingsShim, lazyChildProcess],
   legalComments: 'none',
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: 'warning',
+  write: false,
+  metafile: true,
 });
+{
+  // Every import() left in the file is a package's (chalk, undici, ...): one per metafile entry.
+  const [out] = fast.outputFiles;
+  const dynamic = fast.metafile.outputs['dist/bundle/orders-fast.cjs'].imports.filter((i) => i.kind === 'dynamic-import' && i.external).length;
+  let n = 0;
+  const text = out.text.replace(/(?<![\w$.])import\((?=")/g, () => (n++, '__orderlinkImport('));
+  if (n !== dynamic) throw new Error(`build: ${n} import( in orders-fast.cjs for ${dynamic} dynamic imports; check the rewrite`);
+  writeFileSync(out.path, text);
+}

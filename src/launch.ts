@@ -5,10 +5,11 @@
  *    (help-texts.ts, scripts/gen-help.mjs), printed as they are.
  *  - `orders` and `orders stats`: argv read by commands/orders-argv.ts, which answers only for
  *    argv it reads exactly as commander would and leaves the rest (help, errors, anything
- *    unusual) to commander; run from one CommonJS file (orders-fast.ts).
+ *    unusual) to commander; run from one CommonJS file (orders-fast.ts), compiled through a
+ *    code cache on Node 20 (v8-cache.ts).
  * test/help-fast.test.ts and test/orders-argv.test.ts prove both against commander.
  */
-import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import type { ExitCodeValue } from './errors.js';
 
 export async function launch(argv: readonly string[]): Promise<ExitCodeValue> {
@@ -21,8 +22,10 @@ export async function launch(argv: readonly string[]): Promise<ExitCodeValue> {
   }
   if (argv.includes('orders')) {
     // One CommonJS file (orders-fast.ts); null when commander must read this argv.
-    const fast = createRequire(import.meta.url)('./orders-fast.cjs') as typeof import('./orders-fast.js');
-    const code = await fast.runOrdersFast(argv);
+    const { requireCached } = await import('./v8-cache.js');
+    const fast = requireCached<typeof import('./orders-fast.js')>(fileURLToPath(new URL('./orders-fast.cjs', import.meta.url)));
+    const code = await fast.exports.runOrdersFast(argv);
+    fast.save();
     if (code !== null) return code;
   }
   return (await import('./cli.js')).main(argv);
