@@ -11,7 +11,7 @@
  *  (better-sqlite3, @napi-rs/keyring) cannot be bundled, and the rest load lazily anyway.
  */
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -20,6 +20,20 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(import.meta.url);
 
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+
+/**
+ * Every command's --help (and --version) as commander prints it, captured from the tsc build in a
+ * child whose stdout is a pipe (80 columns, as for any piped run) and without ORDERLINK_PROFILE;
+ * bundled in place of src/help-texts.ts, so `--help` prints without loading commander.
+ */
+const { ORDERLINK_PROFILE: _profile, ...helpEnv } = process.env;
+const helpTexts = execFileSync(process.execPath, [fileURLToPath(new URL('./gen-help.mjs', import.meta.url))], { cwd: ROOT, env: helpEnv, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+const helpTextsModule = {
+  name: 'help-texts',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]src[\\/]help-texts\.ts$/ }, () => ({ contents: `export const HELP_TEXTS = ${helpTexts};`, loader: 'js' }));
+  },
+};
 
 const pkg = require('../package.json');
 /**
@@ -38,7 +52,8 @@ const bindingsShim = {
 rmSync(new URL('../dist/bundle', import.meta.url), { recursive: true, force: true });
 await build({
   absWorkingDir: ROOT,
-  entryPoints: ['src/cli.ts'],
+  // launch.js is what bin/orderlink runs; cli.js (commander) is loaded by it when needed.
+  entryPoints: ['src/launch.ts', 'src/cli.ts'],
   outdir: 'dist/bundle',
   bundle: true,
   splitting: true,
@@ -49,9 +64,61 @@ await build({
   external: Object.keys(pkg.dependencies).filter((d) => !BUNDLED.has(d)),
   // A CommonJS package bundled into ESM calls require() for Node's built-ins.
   banner: { js: "import { createRequire as __orderlinkRequire } from 'node:module'; const require = __orderlinkRequire(import.meta.url);" },
-  plugins: [bindingsShim],
+  plugins: [bindingsShim, helpTextsModule],
   legalComments: 'none',
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: 'warning',
 });
+/**
+ * `orders` and `orders stats` (src/orders-fast.ts) as one CommonJS file: required by launch.js in
+ * one read and compile, where the split bundle's path is ~26 ES module chunks through Node's ESM
+ * loader. Lazy parts stay lazy (esbuild initialises an imported-later module on first use).
+ * It shares no module instances with the split bundle: launch.js runs one or the other.
+ */
+/**
+ * node:child_process (the pager's spawn) required on first call rather than when the file loads:
+ * piped output never pages, and loading it costs about 2 ms of each start. A named import other
+ * than those listed fails the build ("No matching export").
+ */
+const lazyChildProcess = {
+  name: 'lazy-child-process',
+  setup(b) {
+    // Only `import` statements; the shim's own require() is the real module.
+    b.onResolve({ filter: /^node:child_process$/ }, (a) => (a.kind === 'import-statement' ? { path: 'node:child_process', namespace: 'lazy-builtin' } : { path: 'node:child_process', external: true }));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, () => ({
+      contents: "let m; const cp = () => (m ??= require('node:child_process')); export const spawn = (...a) => cp().spawn(...a);",
+      loader: 'js',
+    }));
+  },
+};
+const fast = await build({
+  absWorkingDir: ROOT,
+  entryPoints: ['src/orders-fast.ts'],
+  outfile: 'dist/bundle/orders-fast.cjs',
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20.18',
+  external: [...Object.keys(pkg.dependencies).filter((d) => !BUNDLED.has(d)), 'better-sqlite3/package.json'],
+  // import.meta.url (package-root.ts, ui/render.ts) is the file's own URL, as in the ESM chunks.
+  define: { 'import.meta.url': '__orderlinkUrl' },
+  // import() goes through src/v8-cache.ts's function (a vm.Script has no module loader).
+  banner: { js: "const __orderlinkUrl = require('node:url').pathToFileURL(__filename).href; const __orderlinkImport = (s) => (globalThis[Symbol.for('orderlink.import')] ?? ((x) => import(x)))(s);" },
+  plugins: [bindingsShim, lazyChildProcess],
+  legalComments: 'none',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  logLevel: 'warning',
+  write: false,
+  metafile: true,
+});
+{
+  // Every import() left in the file is a package's (chalk, undici, ...): one per metafile entry.
+  const [out] = fast.outputFiles;
+  const dynamic = fast.metafile.outputs['dist/bundle/orders-fast.cjs'].imports.filter((i) => i.kind === 'dynamic-import' && i.external).length;
+  let n = 0;
+  const text = out.text.replace(/(?<![\w$.])import\((?=")/g, () => (n++, '__orderlinkImport('));
+  if (n !== dynamic) throw new Error(`build: ${n} import( in orders-fast.cjs for ${dynamic} dynamic imports; check the rewrite`);
+  writeFileSync(out.path, text);
+}

@@ -4,11 +4,11 @@
  * mapped to exit codes in exactly one place (errors.ts) and printed in exactly one place (here).
  */
 import { Command, CommanderError, Option } from 'commander';
-import { ExitCode, mapError, type ExitCodeValue } from './errors.js';
-import { assertKnownProfile, defaultHome, validateProfile } from './paths.js';
+import { ExitCode, type ExitCodeValue } from './errors.js';
+import { validateProfile } from './paths.js';
 import { processIO, type IO } from './ui/io.js';
-import { safeJson } from './ui/safe-text.js';
 import type { Context, ContextOverrides } from './context.js';
+import { interruptible, printError, runCommand, type ParsedGlobals } from './cli-run.js';
 
 /** What a command module exports. */
 export interface CommandModule {
@@ -105,16 +105,6 @@ Docs: README.md and docs/ in the package.`,
   return program;
 }
 
-/**
- * Commands that may start a new profile (link, import, connector setup, smoke's CI linking, demo,
- * sandbox) or that do not use one (completion, profiles). Every other command refuses a profile
- * that does not exist (paths.ts assertKnownProfile): a typo is not a new empty profile.
- */
-const PROFILE_FREE = new Set(['link', 'import', 'smoke', 'demo', 'sandbox serve', 'completion', 'profiles', 'profiles show', 'profiles delete']);
-function mayCreateProfile(name: string, options: unknown): boolean {
-  return PROFILE_FREE.has(name) || (name === 'connector' && (options as { kind?: unknown } | null)?.kind === 'setup');
-}
-
 /** The first argument that is not an option (or an option's value): the command's name. */
 function firstCommand(argv: readonly string[]): string | undefined {
   const withValue = new Set(['--home', '--profile']);
@@ -141,40 +131,13 @@ export async function main(argv: readonly string[], opts: MainOptions = {}): Pro
   const io = opts.io ?? (await processIO(colorFlag));
   const wantsJson = argv.includes('--json');
   let exitCode: ExitCodeValue = ExitCode.OK;
-  const abort = new AbortController();
-  const onSigint = () => {
-    if (abort.signal.aborted) process.exit(ExitCode.INTERRUPTED);
-    abort.abort();
-  };
-  if (!opts.io) process.on('SIGINT', onSigint);
+  const interrupt = interruptible(!opts.io);
 
   let program: Command | undefined;
   const app: App = opts.app ?? {
     run: async (name, options, fn) => {
-      const { createContext } = await import('./context.js');
-      const g = program!.opts<{ home?: string; profile: string; json: boolean; verbose: boolean; color: boolean }>();
-      const env = opts.overrides?.env ?? process.env;
-      const home = g.home ? (await import('node:path')).resolve(g.home) : defaultHome(env);
-      if (!mayCreateProfile(name, options)) assertKnownProfile(home, validateProfile(g.profile));
-      const ctx = createContext(
-        io,
-        {
-          home,
-          homeExplicit: Boolean(g.home || env.ORDERLINK_HOME),
-          profile: validateProfile(g.profile),
-          json: g.json,
-          verbose: g.verbose,
-          color: g.color,
-        },
-        { signal: abort.signal, ...opts.overrides },
-      );
-      try {
-        ctx.trace(`command ${name}, run ${ctx.runId}, home ${ctx.paths.home}, profile ${ctx.profile}`);
-        const code = await fn(ctx, options);
-        if (typeof code === 'number') exitCode = code as ExitCodeValue;
-      } finally {
-        ctx.close();
-      }
+      const code = await runCommand(io, program!.opts<ParsedGlobals>(), name, options, fn, interrupt.signal, opts.overrides);
+      if (typeof code === 'number') exitCode = code as ExitCodeValue;
     },
   };
 
@@ -188,25 +151,25 @@ export async function main(argv: readonly string[], opts: MainOptions = {}): Pro
     if (err instanceof CommanderError && err.code === 'commander.executeSubCommandAsync') return ExitCode.OK;
     exitCode = printError(io, err, wantsJson, argv.includes('--verbose') || argv.includes('-v'));
   } finally {
-    if (!opts.io) process.off('SIGINT', onSigint);
+    interrupt.done();
   }
   return exitCode;
 }
 
-function printError(io: IO, err: unknown, json: boolean, verbose: boolean): ExitCodeValue {
-  const m = mapError(err);
-  if (json) {
-    io.out(safeJson({ error: { code: m.code, message: m.message, hint: m.hint ?? null, exitCode: m.exitCode, ...(m.details ? { details: m.details } : {}) } }, 2));
-    return m.exitCode;
+/**
+ * What commander makes of argv, without running anything: the command's name, its options and
+ * the program-wide options (the equivalence test of commands/orders-argv.ts compares against it).
+ * null when commander runs no command (help, version, a usage error).
+ */
+export async function parseWithCommander(argv: readonly string[], io: IO): Promise<{ name: string; options: unknown; globals: ParsedGlobals } | null> {
+  let got: { name: string; options: unknown } | undefined;
+  const program = await buildProgram(argv, io, { run: async (name, options) => void (got = { name, options }) });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch {
+    return null;
   }
-  const c = io.errColor;
-  io.err(`${c.red('error:')} ${m.message}`);
-  if (m.hint) io.err(`${c.dim('hint:')}  ${m.hint}`);
-  if (m.internal && verbose && err instanceof Error) {
-    // Stack frames only (no message: an unvetted message may carry provider data).
-    io.err(c.dim((err.stack ?? '').split('\n').slice(1, 8).join('\n')));
-  }
-  return m.exitCode;
+  return got ? { ...got, globals: program.opts<ParsedGlobals>() } : null;
 }
 
 export { Option };

@@ -41,7 +41,7 @@ export function parseAmount(v: string, flag: string): number {
   return Number(v.trim());
 }
 
-function parseStatuses(v: string): string[] {
+export function parseStatuses(v: string): string[] {
   const list = v.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
   const bad = list.filter((s) => !(STATUSES as readonly string[]).includes(s));
   if (list.length === 0 || bad.length) throw usageError('BAD_OPTION', `--status takes ${STATUSES.join(', ')} (comma-separated), got "${v.slice(0, 40)}"`);
@@ -49,7 +49,7 @@ function parseStatuses(v: string): string[] {
 }
 
 /** Shape only here; whether the code exists (ISO 4217, or in this database) is checked in buildFilter. */
-function parseCurrency(v: string): string {
+export function parseCurrency(v: string): string {
   const c = v.trim().toUpperCase();
   if (!/^[A-Z]{3}$/.test(c)) throw usageError('BAD_CURRENCY', `--currency expects an ISO 4217 code like USD, EUR or JPY, got "${v.slice(0, 10)}"`);
   return c;
@@ -74,7 +74,7 @@ export function filterFlags(cmd: Command): Command {
  * Check a date flag when argv is read (an impossible date such as 2026-02-30 is a usage error
  * before anything is opened) and keep it as typed: spans are resolved against ctx.now() later.
  */
-function dateText(v: string, flag: string): string {
+export function dateText(v: string, flag: string): string {
   if (!/^\d+\s*(mo|y)$/.test(v.trim())) parseDateFlag(v, flag, new Date());
   return v;
 }

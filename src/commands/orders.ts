@@ -21,8 +21,8 @@ import { buildFilter, filterFlags, parseAmount, type FilterOptions } from './ord
 
 export { buildFilter, filterFlags, parseAmount, type FilterOptions };
 
-const SORTS = ['date', 'total', 'retailer'] as const;
-const GROUPINGS = ['month', 'retailer', 'category'] as const;
+export const SORTS = ['date', 'total', 'retailer'] as const;
+export const GROUPINGS = ['month', 'retailer', 'category'] as const;
 /** Rows a terminal listing shows when --limit is not given (piped and export formats: all). */
 const TTY_LIMIT = 50;
 /** Groups a terminal chart shows before folding the rest into "other". */
@@ -51,7 +51,7 @@ export interface OrdersStatsOptions extends FilterOptions {
   includeCharges?: boolean;
 }
 
-function oneOf<T extends string>(values: readonly T[], flag: string): (v: string) => T {
+export function oneOf<T extends string>(values: readonly T[], flag: string): (v: string) => T {
   return (v) => {
     const x = v.trim().toLowerCase() as T;
     if (!values.includes(x)) throw usageError('BAD_OPTION', `${flag} must be one of ${values.join(', ')}, got "${v.slice(0, 30)}"`);

@@ -1,0 +1,115 @@
+/**
+ * Loading a bundled CommonJS file (dist/bundle/orders-fast.cjs) with a V8 code cache of our own,
+ * for Node versions without module.enableCompileCache (Node 20; bin/orderlink turns Node's on
+ * where it exists, and then a plain require() is used). Compiling the file is ~5 ms of every
+ * `orders` start on Node 20 (docs/performance.md); with the cache V8 deserialises instead.
+ *
+ * The cache is code that will run, so it is trusted only where no one else can write:
+ *  - the directory is <tmpdir>/node-compile-cache/orderlink-v8-<uid>, beside Node's own compile
+ *    cache; it and its parent must be directories (not symlinks) owned by this user and writable
+ *    by no one else, ours 0700 — anything else and the cache is neither read nor written;
+ *  - an entry is named by the SHA-256 of the file's content and the Node version and
+ *    architecture, so a changed bundle never meets an old entry (V8 itself checks only its own
+ *    version, flags and the source's length);
+ *  - an entry is opened without following symlinks and must be a regular file owned by this user
+ *    and writable by no one else; new entries are written to a private temporary name (0600,
+ *    exclusive) and renamed into place.
+ * Any failure (a full disk, a rejected entry) only costs the compile it would have saved.
+ */
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import module, { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import vm from 'node:vm';
+
+const { O_RDONLY, O_NOFOLLOW = 0 } = constants;
+
+/**
+ * How the bundle reaches import(): a vm.Script has no module loader of its own (Node 20's
+ * vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER prints an experimental warning), so the build
+ * turns the file's import() calls into calls of this function (scripts/build.mjs).
+ */
+const IMPORT_KEY = Symbol.for('orderlink.import');
+
+/** Our cache directory, created if missing; undefined unless it is safe to use. */
+export function cacheDir(base = tmpdir()): string | undefined {
+  const uid = process.getuid?.();
+  if (uid === undefined) return undefined;
+  const parent = join(base, 'node-compile-cache');
+  const dir = join(parent, `orderlink-v8-${uid}`);
+  try {
+    // The parent is Node's own compile cache folder: created with Node's default mode if missing.
+    mkdirSync(parent, { recursive: true });
+    try {
+      mkdirSync(dir, { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return undefined;
+    }
+    const p = lstatSync(parent);
+    const d = lstatSync(dir);
+    if (!p.isDirectory() || p.uid !== uid || (p.mode & 0o022) !== 0 || !d.isDirectory() || d.uid !== uid || (d.mode & 0o077) !== 0) return undefined;
+    return dir;
+  } catch {
+    return undefined;
+  }
+}
+
+function readEntry(file: string, uid: number): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, O_RDONLY | O_NOFOLLOW);
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.uid !== uid || (st.mode & 0o022) !== 0) return undefined;
+    return readFileSync(fd);
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function writeEntry(file: string, data: Buffer): void {
+  const temp = `${file}.${process.pid}.tmp`;
+  try {
+    const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW, 0o600);
+    try {
+      writeFileSync(fd, data);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, file);
+  } catch {
+    rmSync(temp, { force: true });
+  }
+}
+
+/**
+ * require() `filename` (a CommonJS file), compiled through a code cache when Node has no compile
+ * cache of its own (`ownCache`; `base` is the temp folder, both for tests). `save` writes a
+ * missing or rejected entry; call it once the file's code has run (the entry then holds the
+ * functions compiled meanwhile too). `cached`: V8 accepted an entry.
+ */
+export function requireCached<T>(
+  filename: string,
+  { base, ownCache = typeof (module as { enableCompileCache?: unknown }).enableCompileCache !== 'function' }: { base?: string; ownCache?: boolean } = {},
+): { exports: T; save(): void; cached: boolean } {
+  const require = createRequire(filename);
+  const uid = process.getuid?.();
+  // The bundle reaches import() through this (scripts/build.mjs), in a vm.Script or not.
+  (globalThis as Record<symbol, unknown>)[IMPORT_KEY] ??= (specifier: string) => import(specifier);
+  const dir = ownCache && uid !== undefined ? cacheDir(base) : undefined;
+  if (!dir || uid === undefined) return { exports: require(filename) as T, save: () => {}, cached: false };
+  const source = readFileSync(filename, 'utf8');
+  const { createHash } = require('node:crypto') as typeof import('node:crypto');
+  const entry = join(dir, `${createHash('sha256').update(source).digest('hex')}-${process.version}-${process.arch}.v8`);
+  const cachedData = readEntry(entry, uid);
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename, ...(cachedData ? { cachedData } : {}) });
+  const mod = { exports: {} as T };
+  (script.runInThisContext() as (...a: unknown[]) => void).call(mod.exports, mod.exports, require, mod, filename, dirname(filename));
+  const fresh = !cachedData || script.cachedDataRejected === true;
+  return { exports: mod.exports, save: () => void (fresh && writeEntry(entry, script.createCachedData())), cached: !fresh };
+}
