@@ -117,7 +117,9 @@ export function scanSlices(db: DB, stale: readonly Slice[]): Slice[] {
   const orders = db.prepare(
     'SELECT count(orderlink_category_order(id, connection_id, retailer, currency, status, order_date)) FROM orders WHERE id >= ? AND id < ? AND deleted_at IS NULL',
   );
-  const lines = db.prepare('SELECT count(orderlink_category_line(order_ref, category, unit_price * quantity)) FROM order_items WHERE order_ref >= ? AND order_ref < ?');
+  // An order's lines must arrive together: NOT INDEXED keeps SQLite on the table's own b-tree,
+  // which is in primary-key order (order_ref, line_no). (An ORDER BY subquery costs ~20% more.)
+  const lines = db.prepare('SELECT count(orderlink_category_line(order_ref, category, unit_price * quantity)) FROM order_items NOT INDEXED WHERE order_ref >= ? AND order_ref < ?');
   const { lo, hi } = db.prepare('SELECT min(id) AS lo, max(id) AS hi FROM orders').get() as { lo: number | null; hi: number | null };
   if (lo !== null && hi !== null) {
     for (base = lo; base <= hi; base += CHUNK) {
@@ -142,5 +144,8 @@ export function scanSlices(db: DB, stale: readonly Slice[]): Slice[] {
     if (unsafe.has(g.slice)) continue;
     for (const [category, a] of g.categories) insert.run(g.connectionId, g.month, g.retailer, g.currency, g.status, category, a.orders, a.total);
   }
+  // The functions stay registered on the connection until the next pass: let go of the groups.
+  groups.length = 0;
+  tree.clear();
   return left;
 }
