@@ -174,6 +174,17 @@ describe('category stats from month rows', () => {
     store.close();
   });
 
+  it('the pass walks ids far apart (chunk by chunk, from one existing id to the next)', () => {
+    const { store, conn, page } = setup();
+    page(conn('a'), Array.from({ length: 120 }, (_, i) => randomOrder(rng(60 + i), `A-${i}`)));
+    store.db.pragma('foreign_keys = OFF');
+    store.db.exec('UPDATE orders SET id = id * 3000000 WHERE id % 2 = 0; UPDATE order_items SET order_ref = order_ref * 3000000 WHERE order_ref % 2 = 0');
+    store.db.pragma('foreign_keys = ON');
+    expect(new Rollups(store.db).refresh('categories', 'scan')).toBe(true);
+    expect(actualMonths(store.db)).toEqual(expectedMonths(store.db));
+    store.close();
+  });
+
   it('the pass is chosen for many stale months, the GROUP BY for a few', () => {
     const r = rng(9);
     const { store, conn, page } = setup();

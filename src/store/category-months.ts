@@ -120,13 +120,14 @@ export function scanSlices(db: DB, stale: readonly Slice[]): Slice[] {
   // An order's lines must arrive together: NOT INDEXED keeps SQLite on the table's own b-tree,
   // which is in primary-key order (order_ref, line_no). (An ORDER BY subquery costs ~20% more.)
   const lines = db.prepare('SELECT count(orderlink_category_line(order_ref, category, unit_price * quantity)) FROM order_items NOT INDEXED WHERE order_ref >= ? AND order_ref < ?');
-  const { lo, hi } = db.prepare('SELECT min(id) AS lo, max(id) AS hi FROM orders').get() as { lo: number | null; hi: number | null };
-  if (lo !== null && hi !== null) {
-    for (base = lo; base <= hi; base += CHUNK) {
-      grp.fill(0);
-      orders.get(base, base + CHUNK);
-      lines.get(base, base + CHUNK);
-    }
+  // From chunk to chunk by the next id that exists, so sparse ids cost no empty chunks.
+  const next = db.prepare('SELECT min(id) FROM orders WHERE id >= ?').pluck();
+  const first = db.prepare('SELECT min(id) FROM orders').pluck().get() as number | null;
+  for (let id = first; id !== null; id = next.get(base + CHUNK) as number | null) {
+    base = id;
+    grp.fill(0);
+    orders.get(base, base + CHUNK);
+    lines.get(base, base + CHUNK);
   }
 
   const clear = db.prepare('DELETE FROM order_category_month WHERE connection_id = ? AND month = ?');
