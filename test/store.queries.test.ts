@@ -82,11 +82,12 @@ function expectedRollups(db: Store['db']) {
        FROM orders o, ${GRAINS} WHERE o.deleted_at IS NULL GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6`,
     )
     .all();
+  // Categories per month only (migration 6).
   const categories = db
     .prepare(
-      `SELECT g.grain, substr(o.order_date, 1, g.len) AS period, o.connection_id, o.retailer, o.currency, o.status, coalesce(i.category, '') AS category,
+      `SELECT o.connection_id, substr(o.order_date, 1, 7) AS month, o.retailer, o.currency, o.status, coalesce(i.category, '') AS category,
          count(DISTINCT o.id) AS orders, sum(i.unit_price * i.quantity) AS total
-       FROM orders o JOIN order_items i ON i.order_ref = o.id, ${GRAINS} WHERE o.deleted_at IS NULL GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7`,
+       FROM orders o JOIN order_items i ON i.order_ref = o.id WHERE o.deleted_at IS NULL GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6`,
     )
     .all();
   return { orders, categories };
@@ -100,7 +101,7 @@ function actualRollups(store: Store) {
   expect(db.prepare('SELECT (SELECT count(*) FROM order_rollup_stale) + (SELECT count(*) FROM order_category_rollup_stale) AS n').get()).toEqual({ n: 0 });
   return {
     orders: db.prepare('SELECT * FROM order_rollup ORDER BY 1, 2, 3, 4, 5, 6').all(),
-    categories: db.prepare('SELECT * FROM order_category_rollup ORDER BY 1, 2, 3, 4, 5, 6, 7').all(),
+    categories: db.prepare('SELECT * FROM order_category_month ORDER BY 1, 2, 3, 4, 5, 6').all(),
   };
 }
 

@@ -1,17 +1,19 @@
 /**
- * Rollups: totals per (connection, month) and per day, per retailer, currency and status (and per
- * category), so `orders stats` and the footer under a listing read thousands of rows instead of
- * every order. The page writer marks the months it touches stale (src/store/orders.ts; a trigger
- * does it for deletes); the first read that needs a stale month rebuilds it (`refresh`), and a
- * read whose filter the rollups cannot answer goes to the orders instead (see `rollupable`).
- * Ranges are exact: whole months and days come from here, the partial days at the two ends of a
- * --since/--until range from the orders (`rollupRanges`).
+ * Rollups: order totals per (connection, month) and per day, per retailer, currency and status,
+ * and item totals per category per month, so `orders stats` and the footer under a listing read
+ * thousands of rows instead of every order. The page writer marks the months it touches stale
+ * (src/store/orders.ts; a trigger does it for deletes); the first read that needs a stale month
+ * rebuilds it (`refresh`), and a read whose filter the rollups cannot answer goes to the orders
+ * instead (see `rollupable`). Ranges are exact: whole months and days come from here, and the
+ * partial days at the two ends of a --since/--until range from the orders (`rollupRanges`); for
+ * categories, which have no day rows, the partial months (`monthRanges`).
  */
 import type { Statement } from 'better-sqlite3';
 import { compareMinor, minorSum } from '../connectors/money.js';
 import type { DB } from './db.js';
 import type { OrderFilter, StatRow } from './queries.js';
 import { anyOf, nocaseMatch } from './filter.js';
+import { scanPays, scanSlices, type Slice } from './category-months.js';
 
 export type RollupKind = 'orders' | 'categories';
 
@@ -87,14 +89,19 @@ export function rollupable(f: OrderFilter, allowCategory: boolean): boolean {
 }
 
 /**
- * Rebuilding one (connection, month) slice of a rollup. Parameters: connection id, month, the
- * month's upper prefix bound, month again. `+connection_id` keeps SQLite on the date index (the
- * (connection_id, order_id) index would walk every order of the connection).
+ * Rebuilding one (connection, month) slice of a rollup: `clear` deletes its rows, then each of
+ * `rebuild` runs with the parameters connection id, month, the month's upper prefix bound, month
+ * again (prefix bounds keep the scans on the date-ordered indexes; the substr() makes them exact).
+ * `+connection_id` keeps SQLite on the date index (the (connection_id, order_id) index would walk
+ * every order of the connection).
  */
 const SLICES = {
   orders: {
     stale: 'order_rollup_stale',
-    clear: `DELETE FROM order_rollup WHERE connection_id = ? AND ((grain = 'm' AND period = ?) OR (grain = 'd' AND period >= ? AND period < ? AND substr(period, 1, 7) = ?))`,
+    clear: {
+      sql: `DELETE FROM order_rollup WHERE connection_id = ? AND ((grain = 'm' AND period = ?) OR (grain = 'd' AND period >= ? AND period < ? AND substr(period, 1, 7) = ?))`,
+      args: (connectionId: number, month: string, hi: string) => [connectionId, month, month, hi, month],
+    },
     rebuild: [
       `INSERT INTO order_rollup
         SELECT 'd', substr(order_date, 1, 10), connection_id, retailer, currency, status, count(*), sum(total), sum(refunded)
@@ -107,24 +114,26 @@ const SLICES = {
         GROUP BY 2, 3, 4, 5, 6`,
     ],
   },
+  // Months only (migration 6). Many stale months at once are rebuilt by one pass instead
+  // (category-months.ts); this GROUP BY takes the few after an incremental sync.
   categories: {
     stale: 'order_category_rollup_stale',
-    clear: `DELETE FROM order_category_rollup WHERE connection_id = ? AND ((grain = 'm' AND period = ?) OR (grain = 'd' AND period >= ? AND period < ? AND substr(period, 1, 7) = ?))`,
+    clear: {
+      sql: 'DELETE FROM order_category_month WHERE connection_id = ? AND month = ?',
+      args: (connectionId: number, month: string) => [connectionId, month],
+    },
     rebuild: [
-      `INSERT INTO order_category_rollup
-        SELECT 'd', substr(o.order_date, 1, 10), o.connection_id, o.retailer, o.currency, o.status, coalesce(i.category, ''),
-          count(DISTINCT o.id), sum(${LINE_AMOUNT('i')})
+      `INSERT INTO order_category_month
+        SELECT o.connection_id, substr(o.order_date, 1, 7), o.retailer, o.currency, o.status, coalesce(i.category, ''), count(DISTINCT o.id), sum(${LINE_AMOUNT('i')})
         FROM orders o JOIN order_items i ON i.order_ref = o.id
         WHERE +o.connection_id = ? AND o.order_date >= ? AND o.order_date < ? AND substr(o.order_date, 1, 7) = ? AND o.deleted_at IS NULL
-        GROUP BY 2, 3, 4, 5, 6, 7`,
-      // An order lies in one day, so a month's distinct orders per category are the sum of its days'.
-      `INSERT INTO order_category_rollup
-        SELECT 'm', substr(period, 1, 7), connection_id, retailer, currency, status, category, sum(orders), sum(total)
-        FROM order_category_rollup WHERE grain = 'd' AND connection_id = ? AND period >= ? AND period < ? AND substr(period, 1, 7) = ?
-        GROUP BY 2, 3, 4, 5, 6, 7`,
+        GROUP BY 2, 3, 4, 5, 6`,
     ],
   },
 } as const;
+
+/** How `refresh('categories')` rebuilds many stale months: chosen by size, or forced (tests). */
+export type CategoryRebuild = 'auto' | 'scan' | 'slices';
 
 export class Rollups {
   constructor(private readonly db: DB) {}
@@ -141,22 +150,24 @@ export class Rollups {
    * database cannot be written just now (read-only, or locked past the busy timeout): callers then
    * read the orders directly, slower but still right.
    */
-  refresh(kind: RollupKind = 'orders'): boolean {
+  refresh(kind: RollupKind = 'orders', categories: CategoryRebuild = 'auto'): boolean {
     const s = SLICES[kind];
     if (this.db.prepare(`SELECT 1 FROM ${s.stale} LIMIT 1`).get() === undefined) return true;
     let unrollable = 0;
     try {
       this.db
         .transaction(() => {
-          const stale = this.db.prepare(`SELECT connection_id AS connectionId, month FROM ${s.stale}`).all() as Array<{ connectionId: number; month: string }>;
-          const clear = this.db.prepare(s.clear);
+          let stale = this.db.prepare(`SELECT connection_id AS connectionId, month FROM ${s.stale}`).all() as Slice[];
+          // Many category months at once (a first sync): one pass over everything; what it cannot
+          // hold exactly is left to the GROUP BY below.
+          if (kind === 'categories' && categories !== 'slices' && (categories === 'scan' || scanPays(this.db, stale))) stale = scanSlices(this.db, stale);
+          const clear = this.db.prepare(s.clear.sql);
           const rebuild = s.rebuild.map((sql) => this.db.prepare(sql));
           const done = this.db.prepare(`DELETE FROM ${s.stale} WHERE connection_id = ? AND month = ?`);
           // Each slice in its own savepoint: one that cannot be held exactly is undone alone.
           const slice = this.db.transaction((connectionId: number, month: string) => {
-            // Prefix bounds keep the scans on the date-ordered indexes; the substr() makes them exact.
             const hi = `${month}\uffff`;
-            clear.run(connectionId, month, month, hi, month);
+            clear.run(...s.clear.args(connectionId, month, hi));
             for (const r of rebuild) r.run(connectionId, month, hi, month);
             done.run(connectionId, month);
           });
@@ -183,11 +194,12 @@ export class Rollups {
   /**
    * Grouped totals from the rollups: whole months from 'm' rows, whole days from 'd' rows, and
    * the partial days at the ends of [since, until) from the orders themselves, so the answer is
-   * exact for any instant while reading at most two days of orders.
+   * exact for any instant while reading at most two days of orders. Categories have month rows
+   * only: the partial months at the ends are read from the orders and their items.
    */
   query(by: 'month' | 'retailer' | 'category' | 'none', f: OrderFilter): StatRow[] {
-    const ranges = rollupRanges(f.since, f.until);
     const cat = by === 'category';
+    const ranges = cat ? monthRanges(f.since, f.until) : rollupRanges(f.since, f.until);
     const parts: string[] = [];
     const args: unknown[] = [];
 
@@ -197,19 +209,20 @@ export class Rollups {
       ...ranges.days.map(([from, to]) => ({ grain: 'd' as const, from, to })),
     ];
     for (const { grain, from, to } of spans) {
-      const w = [`r.grain = '${grain}'`];
+      const period = cat ? 'r.month' : 'r.period';
+      const w = [cat ? 'true' : `r.grain = '${grain}'`];
       if (from !== null) {
-        w.push('r.period >= ?');
+        w.push(`${period} >= ?`);
         args.push(from);
       }
       if (to !== null) {
-        w.push('r.period < ?');
+        w.push(`${period} < ?`);
         args.push(to);
       }
       const key = { month: grain === 'm' ? 'r.period' : 'substr(r.period, 1, 7)', retailer: 'r.retailer', category: 'r.category', none: "''" }[by];
       parts.push(
         `SELECT ${key} AS key, r.currency, r.orders, ${splitValue('r.total', 'total')}, ${splitValue(cat ? '0' : 'r.refunded', 'refunded')}
-         FROM ${cat ? 'order_category_rollup' : 'order_rollup'} r WHERE ${w.join(' AND ')}${rollupFilter.sql}`,
+         FROM ${cat ? 'order_category_month' : 'order_rollup'} r WHERE ${w.join(' AND ')}${rollupFilter.sql}`,
       );
       args.push(...rollupFilter.args);
     }
@@ -326,6 +339,31 @@ export function rollupRanges(since: string | undefined, until: string | undefine
     months: [Number.isFinite(sMonth) ? monthOf(sMonth) : null, Number.isFinite(uMonth) ? monthOf(uMonth) : null],
     monthsEmpty: false,
     days,
+    exact,
+  };
+}
+
+/**
+ * Split [since, until) into whole months and the partial months at its ends, for the category
+ * totals, which are kept per month only. Pure, like rollupRanges (whose shape it returns, with no
+ * day spans): the partial ends are instants read from the orders.
+ */
+export function monthRanges(since: string | undefined, until: string | undefined): RollupRanges {
+  const s = since ? Date.parse(since) : -Infinity;
+  const u = until ? Date.parse(until) : Infinity;
+  const empty: RollupRanges = { months: [null, null], monthsEmpty: true, days: [], exact: [] };
+  if (Number.isNaN(s) || Number.isNaN(u) || s >= u) return empty;
+  const sMonth = Number.isFinite(s) ? ceilMonth(s) : -Infinity;
+  const uMonth = Number.isFinite(u) ? floorMonth(u) : Infinity;
+  // No whole month inside (both ends are then finite): all of it from the orders.
+  if (sMonth >= uMonth) return { ...empty, exact: [[since!, until!]] };
+  const exact: Array<[string, string]> = [];
+  if (s < sMonth) exact.push([since!, new Date(sMonth).toISOString()]);
+  if (uMonth < u) exact.push([new Date(uMonth).toISOString(), until!]);
+  return {
+    months: [Number.isFinite(sMonth) ? monthOf(sMonth) : null, Number.isFinite(uMonth) ? monthOf(uMonth) : null],
+    monthsEmpty: false,
+    days: [],
     exact,
   };
 }

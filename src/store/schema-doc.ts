@@ -15,7 +15,7 @@ const PURPOSE: Record<string, string> = {
   sync_runs: 'One row per connection per `sync` or `import`, with its counters and error.',
   audit_log: 'The hash-chained audit trail: `hash = sha256(prev_hash || canonical row)`. Never edit it; `orderlink audit --verify` checks it.',
   order_rollup: 'Cached totals per month (`m`) and day (`d`); rebuilt lazily. Derived data: safe to ignore.',
-  order_category_rollup: 'Cached item totals per category; derived data.',
+  order_category_month: 'Cached item totals per category per month (unit price × quantity; an order spanning categories counts once in each); rebuilt lazily. Derived data: safe to ignore.',
   order_rollup_stale: 'Which rollup slices need rebuilding; derived data.',
   order_category_rollup_stale: 'Which category rollup slices need rebuilding; derived data.',
   schema_migrations: 'The migrations applied to this file, in order.',
