@@ -270,21 +270,24 @@ async function benchExport() {
 }
 
 async function benchStats() {
-  console.error(`\n7. the first orders stats --by category after a ${BIG_N.toLocaleString()}-order write (3 fresh copies)`);
+  console.error(`\n7. orders stats --by category after a ${BIG_N.toLocaleString()}-order write (3 fresh copies)`);
   const big = await bigDatabase();
+  const pass = [];
   const first = [];
-  const second = [];
   const months = [];
   for (let i = 0; i < 3; i++) {
     const env = { ORDERLINK_HOME: await freshHome(big) };
-    // A sync ends by refreshing the order totals (sync/index.ts); the category totals wait for their first reader.
+    // gen-db writes orders the way a sync does and leaves every month stale. A sync's end brings
+    // the order totals and the category totals up to date (sync/index.ts); done here by the first
+    // reads, each timed: the category one is the pass a 1M first sync now ends with.
     const m = await run(NODE, [BIN, 'orders', 'stats', '--by', 'month'], { env });
     if (m.code !== 0) throw new Error(`stats failed: ${m.stderr.slice(0, 200)}`);
     months.push(m.wall);
+    pass.push((await run(NODE, [BIN, 'orders', 'stats', '--by', 'category'], { env })).wall);
     first.push((await run(NODE, [BIN, 'orders', 'stats', '--by', 'category'], { env })).wall);
-    second.push((await run(NODE, [BIN, 'orders', 'stats', '--by', 'category'], { env })).wall);
   }
-  row('stats --by category, first', `${ms(median(first))} (runs ${first.map((x) => Math.round(x)).join(', ')} ms)`, `${ms(median(second))} the second`, null, '≤ 1 s');
+  row('stats --by category, first after a sync', `${ms(median(first))} (runs ${first.map((x) => Math.round(x)).join(', ')} ms)`, null, null, '≤ 1 s');
+  row('category pass (a sync\'s end; lazy before)', `${ms(median(pass))} (runs ${pass.map((x) => Math.round(x)).join(', ')} ms, start-up included)`, null, null, '—');
   row('stats --by month, first', `${ms(median(months))} (order totals refreshed, as a sync's end does)`, null, null, '—');
 }
 

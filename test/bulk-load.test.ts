@@ -121,6 +121,8 @@ describe('bulk load, through the real binary', () => {
       expect(homeIndexes(h)).toEqual(EXPECTED);
       expect(pendingIn(h)).toBe(false);
       expect(orderCount(h)).toEqual({ n: sb.orderCount('alice'), uniq: sb.orderCount('alice') });
+      // The sync's end brought both rollups up to date: the first stats of any kind reads them.
+      for (const t of ['order_rollup_stale', 'order_category_rollup_stale']) expect(h.query<{ n: number }>(`SELECT count(*) AS n FROM ${t}`)[0]!.n, t).toBe(0);
       const second = await h.cli(['--verbose', 'sync', '--full', '--page-size', '500']);
       expect(second.code, second.stderr).toBe(0);
       expect(second.stderr).not.toContain('bulk load');

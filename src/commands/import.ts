@@ -154,6 +154,7 @@ export async function runImport(ctx: Context, o: ImportOptions): Promise<number>
     store.connections.update(conn.id, { lastSyncAt: nowIso() });
     ctx.audit('import.finish', conn.id, { status, orders: totals.orders, added: totals.added, updated: totals.updated, unchanged: totals.unchanged, skipped_rows: skippedCount });
     store.orders.refreshRollups('orders');
+    store.orders.refreshRollups('categories');
     try {
       store.db.pragma('wal_checkpoint(TRUNCATE)');
     } catch {

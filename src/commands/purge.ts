@@ -129,6 +129,7 @@ export async function runPurge(ctx: Context, o: PurgeOptions): Promise<number> {
     const before = dbBytes(ctx.paths.db);
     done = purgeExecute(store.db, sel, (counts) => ctx.audit('purge', sel.connectionIds?.length === 1 ? sel.connectionIds[0]! : null, { reason: 'purge', older_than: o.olderThan ?? null, before: scope.before, selected: scope.connections, ...totals(counts), per_connection: auditCounts(counts) }));
     store.orders.refreshRollups('orders');
+    store.orders.refreshRollups('categories');
     sizes = { before, after: vacuum(store.db, ctx.paths.db).after };
   } finally {
     lock.release();
