@@ -18,8 +18,8 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, cpSync, openSync, closeSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { randomBytes } from 'node:crypto';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -122,10 +122,11 @@ async function sandbox(orders) {
   };
 }
 
-async function linkedHome(sb) {
+/** A fresh home linked to the sandbox by `bin` (the build that will sync it: a newer one migrates the schema past an older one's reach). */
+async function linkedHome(sb, bin = BIN) {
   const home = temp('home');
   const env = { ORDERLINK_HOME: home, ORDERLINK_VAULT_KEY: randomBytes(32).toString('base64'), BENCH_RT: await sb.mint() };
-  const r = await run(process.execPath, [BIN, 'link', 'sandbox', '--base-url', sb.issuer, '--refresh-token-env', 'BENCH_RT'], { env });
+  const r = await run(process.execPath, [bin, 'link', 'sandbox', '--base-url', sb.issuer, '--refresh-token-env', 'BENCH_RT'], { env });
   if (r.code !== 0) throw new Error(`link failed: ${r.stderr}`);
   return { home, env };
 }
@@ -142,7 +143,7 @@ async function benchSync() {
     for (let i = 0; i < reps; i++) {
       if (BEFORE) {
         // The same sync by an earlier build (--before BIN), in the same alternation.
-        const { env } = await linkedHome(sb);
+        const { env } = await linkedHome(sb, BEFORE);
         const s = await run(process.execPath, [BEFORE, 'sync', '--page-size', String(PAGE), '--json'], { env });
         if (s.code !== 0) throw new Error(`sync (before) failed (${s.code}): ${s.stderr.slice(0, 400)}`);
         befores.push(s.wall);
@@ -255,11 +256,19 @@ async function benchExport() {
   const db = join(home, 'profiles', 'default', 'orderlink.db');
   await run(NODE, [BIN, 'orders', '--limit', '1'], { env: { ORDERLINK_HOME: home } }); // migrations, rollups: not the export's cost
   const t = { ol: [], sq: [], before: [] };
+  // The --before build reads a database of its own schema, made by its own gen-db (same seed, same orders).
+  let beforeHome;
+  if (BEFORE) {
+    const { buildDb } = await import(pathToFileURL(join(dirname(dirname(BEFORE)), 'bench', 'gen-db.mjs')).href);
+    beforeHome = temp('big-before');
+    await buildDb(beforeHome, BIG_N);
+    await run(NODE, [BEFORE, 'orders', '--limit', '1'], { env: { ORDERLINK_HOME: beforeHome } });
+  }
   for (let i = 0; i < 5; i++) {
     const q = await run('sqlite3', ['-json', db, EXPORT_SQL], { discard: true });
     if (q.code !== 0) throw new Error(`sqlite3 failed: ${q.stderr.slice(0, 200)}`);
     t.sq.push(q.wall);
-    if (BEFORE) t.before.push((await run(NODE, [BEFORE, 'orders', '--ndjson'], { env: { ORDERLINK_HOME: home }, discard: true })).wall);
+    if (BEFORE) t.before.push((await run(NODE, [BEFORE, 'orders', '--ndjson'], { env: { ORDERLINK_HOME: beforeHome }, discard: true })).wall);
     const o = await run(NODE, [BIN, 'orders', '--ndjson'], { env: { ORDERLINK_HOME: home }, discard: true });
     if (o.code !== 0) throw new Error(`export failed: ${o.stderr.slice(0, 200)}`);
     t.ol.push(o.wall);
@@ -303,8 +312,10 @@ async function benchStart() {
     ['stats', [BIN, 'orders', 'stats'], { env }],
   ];
   if (BEFORE) {
-    await run(NODE, [BEFORE, 'orders', '--limit', '20'], { env });
-    for (const [k, argv, o] of [...cases]) cases.push([`before ${k}`, [BEFORE, ...argv.slice(1)], o]);
+    // Its own home: a newer build's schema is past an older one's reach (it would time an error).
+    const envBefore = { ORDERLINK_HOME: temp('start-before') };
+    await run(NODE, [BEFORE, 'orders', '--limit', '20'], { env: envBefore });
+    for (const [k, argv, o] of [...cases]) cases.push([`before ${k}`, [BEFORE, ...argv.slice(1)], k === 'help' ? o : { env: envBefore }]);
   }
   const t = { node: [], help: [], orders: [], stats: [], 'before help': [], 'before orders': [], 'before stats': [] };
   for (let i = 0; i < 15; i++) {
