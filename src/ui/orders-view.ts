@@ -3,8 +3,8 @@
  * CSV, streamed writers for exports of any size, and the detail view of one order. Money is always
  * shown in its own currency with that currency's decimals (¥1,200, $12.34, KWD 12.345).
  */
-import { addMinor, displayMoney, lineAmount, formatMinor, type MinorSum } from '../connectors/money.js';
-import { OrderRowStream, RAW, type CurrencyTotal, type ItemRow, type OrderRow, type OrderSummary } from '../store/queries.js';
+import { displayMoney, lineAmount, formatMinor, type MinorSum } from '../connectors/money.js';
+import { OrderRowStream, RAW, type ItemRow, type OrderRow, type OrderSummary } from '../store/queries.js';
 import type { IO } from './io.js';
 import { csvEscape, renderKeyValues, renderTable, type Column, type Format } from './render.js';
 import { statusColor } from './format.js';
@@ -62,8 +62,6 @@ function tsvLine(o: OrderRow, handles: Handles): string {
 
 export interface WriteResult {
   rows: number;
-  /** Totals of the rows written, per currency. */
-  totals: CurrencyTotal[];
   /** The reader went away (EPIPE) before the end. */
   stopped: boolean;
 }
@@ -84,11 +82,10 @@ export async function streamOrders(
   signal?: AbortSignal,
   opts: { header?: boolean } = {},
 ): Promise<WriteResult> {
-  const totals = new Map<string, CurrencyTotal>();
   let buf = '';
   let n = 0;
-  const flush = async (): Promise<boolean> => {
-    const chunk = buf;
+  const flush = async (escape = false): Promise<boolean> => {
+    const chunk = escape && NEEDS_ESCAPE.test(buf) ? jsonEscapeRaw(buf) : buf;
     buf = '';
     if (chunk === '') return !io.stdoutClosed;
     const ok = await io.write(chunk);
@@ -96,21 +93,19 @@ export async function streamOrders(
     return ok && !signal?.aborted;
   };
   if (format === 'ndjson' && rows instanceof OrderRowStream) {
-    // The same lines, written from raw rows without an object per row (see ndjsonLine).
-    const line = ndjsonWriter(handles);
-    for (const r of rows.raw()) {
-      buf += line(r);
+    // The lines of safeJson(orderRecord(row)) without an object per row: built by SQLite where it
+    // can (OrderRowStream.lines), else from raw rows (ndjsonLine); safeJson's escapes are applied
+    // to each chunk (they rewrite single characters, so a chunk and its lines agree).
+    const line = ndjsonLine(handles);
+    const lines = rows.lines(handles);
+    const source: Iterable<string | bigint | unknown[]> = lines ?? rows.raw();
+    for (const v of source) {
+      buf += typeof v === 'string' ? v : line(typeof v === 'bigint' ? rows.rawRow(v) : v);
       n++;
-      const currency = r[RAW.currency] as string;
-      let t = totals.get(currency);
-      if (!t) totals.set(currency, (t = { currency, orders: 0, total: 0, refunded: 0 }));
-      t.orders++;
-      t.total = addMinor(t.total, r[RAW.total] as number);
-      t.refunded = addMinor(t.refunded, r[RAW.refunded] as number);
-      if (buf.length >= CHUNK && !(await flush())) return { rows: n, totals: [...totals.values()], stopped: true };
+      // Leaving the loop early also closes the SQLite statement behind the iterator.
+      if (buf.length >= CHUNK && !(await flush(true))) return { rows: n, stopped: true };
     }
-    const ok = await flush();
-    return { rows: n, totals: [...totals.values()], stopped: !ok };
+    return { rows: n, stopped: !(await flush(true)) };
   }
   if (format === 'json') buf += '[';
   if (format === 'csv') buf += csvLine(CSV_FIELDS);
@@ -122,17 +117,10 @@ export async function streamOrders(
     else if (format === 'csv') buf += csvLine(CSV_FIELDS.map((k) => rec![k]));
     else buf += tsvLine(o, handles);
     n++;
-    let t = totals.get(o.currency);
-    if (!t) totals.set(o.currency, (t = { currency: o.currency, orders: 0, total: 0, refunded: 0 }));
-    t.orders++;
-    t.total = addMinor(t.total, o.total);
-    t.refunded = addMinor(t.refunded, o.refunded);
-    // Leaving the loop early also closes the SQLite statement behind the iterator.
-    if (buf.length >= CHUNK && !(await flush())) return { rows: n, totals: [...totals.values()], stopped: true };
+    if (buf.length >= CHUNK && !(await flush())) return { rows: n, stopped: true };
   }
   if (format === 'json') buf += n === 0 ? ']\n' : '\n]\n';
-  const ok = await flush();
-  return { rows: n, totals: [...totals.values()], stopped: !ok };
+  return { rows: n, stopped: !(await flush()) };
 }
 
 /** A string JSON.stringify writes as itself in quotes: no quote, backslash, control or surrogate. */
@@ -142,12 +130,13 @@ const NEEDS_ESCAPE = /[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u061c\u200e\u200f\u20
 const jsonString = (s: unknown): string => (typeof s === 'string' && PLAIN_STRING.test(s) ? `"${s}"` : JSON.stringify(s));
 
 /**
- * `safeJson(orderRecord(row, handles)) + '\n'` for a raw row (OrderRowStream.raw()), byte for
- * byte, at about half the cost: the line is written as one template (keys in orderRecord's order),
- * strings that need no escaping are quoted as they are, and each currency's amounts are formatted
- * once per distinct value (formatMinor; prices and zero taxes repeat across a big export).
+ * `JSON.stringify(orderRecord(row, handles)) + '\n'` for a raw row (OrderRowStream.raw()), byte
+ * for byte, at about half the cost (safeJson's escapes are the caller's, per chunk): the line is
+ * written as one template (keys in orderRecord's order), strings that need no escaping are quoted
+ * as they are, and each currency's amounts are formatted once per distinct value (formatMinor;
+ * prices and zero taxes repeat across a big export).
  */
-function ndjsonWriter(handles: Handles): (r: unknown[]) => string {
+function ndjsonLine(handles: Handles): (r: unknown[]) => string {
   const conn = new Map<unknown, string>();
   const amounts = new Map<string, Map<unknown, string>>();
   return (r) => {
@@ -165,12 +154,12 @@ function ndjsonWriter(handles: Handles): (r: unknown[]) => string {
     const cid = r[RAW.connectionId];
     let handle = conn.get(cid);
     if (handle === undefined) conn.set(cid, (handle = JSON.stringify(handles.get(cid as number) ?? null)));
-    const line =
+    return (
       `{"id":${r[RAW.id]},"connection_id":${cid},"connection":${handle},"order_id":${jsonString(r[RAW.orderId])},"retailer":${jsonString(r[RAW.retailer])},` +
       `"order_date":${jsonString(r[RAW.orderDate])},"status":${jsonString(r[RAW.status])},"currency":${jsonString(currency)},"subtotal":"${m(r[RAW.subtotal])}",` +
       `"tax":"${m(r[RAW.tax])}","shipping":"${m(r[RAW.shipping])}","discount":"${m(r[RAW.discount])}","total":"${m(r[RAW.total])}","refunded":"${m(r[RAW.refunded])}",` +
-      `"total_minor":${r[RAW.total]},"item_count":${r[RAW.itemCount]},"first_seen_at":${jsonString(r[RAW.firstSeenAt])},"updated_at":${jsonString(r[RAW.updatedAt])}}`;
-    return (NEEDS_ESCAPE.test(line) ? jsonEscapeRaw(line) : line) + '\n';
+      `"total_minor":${r[RAW.total]},"item_count":${r[RAW.itemCount]},"first_seen_at":${jsonString(r[RAW.firstSeenAt])},"updated_at":${jsonString(r[RAW.updatedAt])}}\n`
+    );
   };
 }
 
