@@ -48,10 +48,14 @@ export function orderLineSql(handles: ReadonlyMap<number, string>): LineSql | nu
 
   const byExponent = new Map<number, string[]>();
   for (const [code, e] of Object.entries(EXPONENTS_NOT_2)) byExponent.set(e, [...(byExponent.get(e) ?? []), `'${code.replace(/[^A-Z]/g, '')}'`]);
-  const line = (e: number): string => {
+  /** The line for exponent e; `signed`: for rows with a negative amount (the others skip the sign work). */
+  const printfLine = (e: number, signed: boolean): string => {
     const p = 10 ** e;
     // formatMinor: "-" for a negative amount, the whole units, then exactly e digits.
-    const money = e === 0 ? { fmt: '%d', args: (c: string) => [c] } : { fmt: `%s%d.%0${e}d`, args: (c: string) => [`iif(${c} < 0, '-', '')`, `abs(${c}) / ${p}`, `abs(${c}) % ${p}`] };
+    const money =
+      e === 0 ? { fmt: '%d', args: (c: string) => [c] }
+      : signed ? { fmt: `%s%d.%0${e}d`, args: (c: string) => [`iif(${c} < 0, '-', '')`, `abs(${c}) / ${p}`, `abs(${c}) % ${p}`] }
+      : { fmt: `%d.%0${e}d`, args: (c: string) => [`${c} / ${p}`, `${c} % ${p}`] };
     const fmt =
       '{"id":%d,"connection_id":%d,"connection":%s,"order_id":%s,"retailer":%s,"order_date":%s,"status":%s,"currency":%s,' +
       AMOUNTS.map((a) => `"${a}":"${money.fmt}",`).join('') +
@@ -64,9 +68,15 @@ export function orderLineSql(handles: ReadonlyMap<number, string>): LineSql | nu
     ];
     return `printf('${fmt}', ${args.join(', ')})`;
   };
+  // Amounts are rarely negative: integer division and remainder alone format the others.
+  const nonNegative = AMOUNTS.map((a) => `o.${a} >= 0`).join(' AND ');
+  const line = (e: number): string => (e === 0 ? printfLine(0, true) : `CASE WHEN ${nonNegative} THEN ${printfLine(e, false)} ELSE ${printfLine(e, true)} END`);
   const safe = (c: string) => `${c} BETWEEN ${-SAFE} AND ${SAFE}`;
   const vouched = [...['o.id', 'o.connection_id', 'o.item_count'], ...AMOUNTS.map((a) => `o.${a}`)].map(safe).join(' AND ');
-  const branches = [...byExponent].sort(([a], [b]) => a - b).map(([e, codes]) => `WHEN upper(o.currency) IN (${codes.join(', ')}) THEN ${line(e)}`);
-  const expr = `CASE WHEN NOT (${vouched} AND length(o.currency) = octet_length(o.currency)) THEN o.id ${branches.join(' ')} ELSE ${line(2)} END`;
+  // Most orders are in a currency with 2 decimals: one test sends them to their line.
+  const groups = [...byExponent].sort(([a], [b]) => a - b);
+  const others = groups.flatMap(([, codes]) => codes).join(', ');
+  const branches = groups.map(([e, codes], i) => (i === groups.length - 1 ? `ELSE ${line(e)}` : `WHEN upper(o.currency) IN (${codes.join(', ')}) THEN ${line(e)}`));
+  const expr = `CASE WHEN NOT (${vouched} AND length(o.currency) = octet_length(o.currency)) THEN o.id WHEN upper(o.currency) NOT IN (${others}) THEN ${line(2)} ${branches.join(' ')} END`;
   return { expr, params };
 }
