@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import type { NormalizedOrder } from '../src/connectors/types.js';
 import { Store } from '../src/store/index.js';
 import { captureIO } from '../src/ui/io.js';
-import { orderRecord, streamOrders } from '../src/ui/orders-view.js';
-import { safeJson } from '../src/ui/safe-text.js';
+import { escapedBytes, orderRecord, streamOrders } from '../src/ui/orders-view.js';
+import { jsonEscapeRaw, safeJson } from '../src/ui/safe-text.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -114,6 +114,32 @@ describe('orders --ndjson: the SQL-built lines and the raw-row writer equal safe
     const handles = new Map(ids.map((id, i) => [id, `sandbox:x${i}`]));
     expect(store.orders.iterate({}, '-date').lines(handles)).toBeNull();
     await expectSame(store, handles);
+    store.close();
+  });
+
+  it('the byte search for what safeJson escapes agrees with jsonEscapeRaw on every character', () => {
+    const disagree: number[] = [];
+    for (let cp = 0; cp <= 0x10ffff; cp += cp < 0x10000 ? 1 : 0x101) {
+      if (cp >= 0xd800 && cp <= 0xdfff) continue;
+      const ch = String.fromCodePoint(cp);
+      // Alone, and between bytes that could be mistaken for part of it.
+      for (const text of [ch, `\u00e2${ch}\u00c2`, `a${ch}\u0080`.slice(0, 2)]) {
+        if (escapedBytes(Buffer.from(text, 'utf8')) !== (jsonEscapeRaw(text) !== text)) disagree.push(cp);
+      }
+    }
+    expect(disagree).toEqual([]);
+  });
+
+  it('a terminal gets the same text as a pipe', async () => {
+    const store = Store.open(tmpDb(), 'default');
+    const ids = seed(store, 3);
+    const handles = new Map([[ids[0]!, 'sandbox:a']]);
+    const piped = captureIO();
+    await streamOrders(piped, store.orders.iterate({}, '-date'), 'ndjson', handles);
+    const tty = captureIO({ tty: true });
+    await streamOrders(tty, store.orders.iterate({}, '-date'), 'ndjson', handles);
+    // On a terminal io.write also sanitises; JSON with safeJson's escapes has nothing left for it.
+    expect(tty.stdoutText()).toBe(piped.stdoutText());
     store.close();
   });
 

@@ -85,7 +85,7 @@ export async function streamOrders(
   let buf = '';
   let n = 0;
   const flush = async (escape = false): Promise<boolean> => {
-    const chunk = escape && NEEDS_ESCAPE.test(buf) ? jsonEscapeRaw(buf) : buf;
+    const chunk = escape ? jsonChunk(buf, io.stdoutIsTTY) : buf;
     buf = '';
     if (chunk === '') return !io.stdoutClosed;
     const ok = await io.write(chunk);
@@ -121,6 +121,35 @@ export async function streamOrders(
   }
   if (format === 'json') buf += n === 0 ? ']\n' : '\n]\n';
   return { rows: n, stopped: !(await flush()) };
+}
+
+/**
+ * A chunk of JSON text with safeJson's escapes (jsonEscapeRaw). Piped, it is encoded here and the
+ * bytes are searched for what jsonEscapeRaw rewrites, which is quicker than a regular expression
+ * over the text and spares the stream its own encoding; a terminal gets text (io.write sanitises).
+ */
+function jsonChunk(chunk: string, tty: boolean): string | Uint8Array {
+  if (tty || chunk === '') return NEEDS_ESCAPE.test(chunk) ? jsonEscapeRaw(chunk) : chunk;
+  const bytes = Buffer.from(chunk, 'utf8');
+  return escapedBytes(bytes) ? jsonEscapeRaw(chunk) : bytes;
+}
+
+/**
+ * Whether UTF-8 bytes hold a character jsonEscapeRaw rewrites: DEL (7F), a C1 control (C2 80–9F),
+ * U+061C (D8 9C), or U+200E/F, U+2028–202E, U+2066–2069 (E2 80 8E/8F, E2 80 A8–AE, E2 81 A6–A9).
+ * Lead bytes are found with indexOf (a memchr), so text without them costs a few fast scans.
+ */
+export function escapedBytes(b: Uint8Array): boolean {
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  if (buf.indexOf(0x7f) !== -1) return true;
+  for (let i = buf.indexOf(0xc2); i !== -1; i = buf.indexOf(0xc2, i + 1)) if (buf[i + 1]! >= 0x80 && buf[i + 1]! <= 0x9f) return true;
+  for (let i = buf.indexOf(0xd8); i !== -1; i = buf.indexOf(0xd8, i + 1)) if (buf[i + 1] === 0x9c) return true;
+  for (let i = buf.indexOf(0xe2); i !== -1; i = buf.indexOf(0xe2, i + 1)) {
+    const [b1, b2] = [buf[i + 1]!, buf[i + 2]!];
+    if (b1 === 0x80 && (b2 === 0x8e || b2 === 0x8f || (b2 >= 0xa8 && b2 <= 0xae))) return true;
+    if (b1 === 0x81 && b2 >= 0xa6 && b2 <= 0xa9) return true;
+  }
+  return false;
 }
 
 /** A string JSON.stringify writes as itself in quotes: no quote, backslash, control or surrogate. */
