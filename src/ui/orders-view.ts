@@ -130,7 +130,9 @@ export async function streamOrders(
  */
 function jsonChunk(chunk: string, tty: boolean): string | Uint8Array {
   if (tty || chunk === '') return NEEDS_ESCAPE.test(chunk) ? jsonEscapeRaw(chunk) : chunk;
-  const bytes = Buffer.from(chunk, 'utf8');
+  // Room for the worst case (3 bytes per UTF-16 unit) spares Buffer.from its measuring pass.
+  const room = Buffer.allocUnsafe(chunk.length * 3);
+  const bytes = room.subarray(0, room.write(chunk, 'utf8'));
   return escapedBytes(bytes) ? jsonEscapeRaw(chunk) : bytes;
 }
 
