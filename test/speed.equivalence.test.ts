@@ -7,8 +7,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { NormalizedOrder } from '../src/connectors/types.js';
-import { Store } from '../src/store/index.js';
+import { connectionHandle, Store } from '../src/store/index.js';
 import { captureIO } from '../src/ui/io.js';
 import { escapedBytes, orderRecord, streamOrders } from '../src/ui/orders-view.js';
 import { jsonEscapeRaw, safeJson } from '../src/ui/safe-text.js';
@@ -142,6 +143,47 @@ describe('orders --ndjson: the SQL-built lines and the raw-row writer equal safe
     expect(tty.stdoutText()).toBe(piped.stdoutText());
     store.close();
   });
+
+  it('through the binary (process.stdout, whose chunk buffer is reused): a pipe, a slow pipe and a file get the same bytes', async () => {
+    const { spawn } = await import('node:child_process');
+    const { openSync, closeSync, readFileSync } = await import('node:fs');
+    const { profilePaths, ensureProfileDirs } = await import('../src/paths.js');
+    const home = mkdtempSync(join(tmpdir(), 'ol-speed-home-'));
+    dirs.push(home);
+    const paths = profilePaths(home, 'default');
+    ensureProfileDirs(paths);
+    const store = Store.open(paths.db, 'default');
+    const ids = seed(store, 3);
+    // Enough orders for dozens of 64 KB chunks, hostile ones among them.
+    const w = store.orderWriter();
+    for (let p = 0; p < 8; p++) w.commitPage({ connectionId: ids[0]!, orders: orders(1000).map((o, k) => ({ ...o, orderId: `${o.orderId}-${p}-${k}` })), tombstones: [], cursor: null, runRowId: null, fetched: 0, errors: 0, now: '2026-05-01T00:00:00.000Z' });
+    const handles = new Map(store.connections.list().map((c) => [c.id, connectionHandle(c)]));
+    const expected = store.orders.list({}, '-date').map((o) => safeJson(orderRecord(o, handles)) + '\n').join('');
+    store.close();
+    const bin = fileURLToPath(new URL('../bin/orderlink', import.meta.url));
+    const run = (stdout: 'pipe' | number, slow: boolean) =>
+      new Promise<string>((resolve, reject) => {
+        const child = spawn(process.execPath, [bin, 'orders', '--ndjson'], { env: { ...process.env, ORDERLINK_HOME: home, NO_COLOR: '1' }, stdio: ['ignore', stdout, 'pipe'] });
+        const parts: Buffer[] = [];
+        child.stdout?.on('data', (d: Buffer) => {
+          parts.push(d);
+          // A slow reader: the pipe fills, writes go pending, and the buffer must not be reused.
+          if (slow) {
+            child.stdout!.pause();
+            setTimeout(() => child.stdout!.resume(), 2);
+          }
+        });
+        child.on('error', reject);
+        child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(parts).toString('utf8')) : reject(new Error(`exit ${code}`))));
+      });
+    expect(await run('pipe', false)).toBe(expected);
+    expect(await run('pipe', true)).toBe(expected);
+    const file = join(home, 'out.ndjson');
+    const fd = openSync(file, 'w');
+    await run(fd, false);
+    closeSync(fd);
+    expect(readFileSync(file, 'utf8')).toBe(expected);
+  }, 60_000);
 
   it('stops quietly when the reader leaves, and writes nothing for no rows', async () => {
     const store = Store.open(tmpDb(), 'default');

@@ -84,11 +84,17 @@ export async function streamOrders(
 ): Promise<WriteResult> {
   let buf = '';
   let n = 0;
+  // NDJSON chunks are encoded into a buffer, reused while the stream keeps no reference to it.
+  let spare: Buffer | undefined;
   const flush = async (escape = false): Promise<boolean> => {
-    const chunk = escape ? jsonChunk(buf, io.stdoutIsTTY) : buf;
+    const { chunk, room } = escape ? jsonChunk(buf, io.stdoutIsTTY, spare) : { chunk: buf, room: undefined };
     buf = '';
+    spare = undefined;
     if (chunk === '') return !io.stdoutClosed;
     const ok = await io.write(chunk);
+    // process.stdout (a file, a pipe or a socket here: a terminal gets text) has handed the bytes
+    // to the kernel once nothing is pending. Other streams may keep a reference: no reuse.
+    if (room && io.stdout === process.stdout && process.stdout.writableLength === 0) spare = room;
     await new Promise<void>((resolve) => setImmediate(resolve));
     return ok && !signal?.aborted;
   };
@@ -124,16 +130,17 @@ export async function streamOrders(
 }
 
 /**
- * A chunk of JSON text with safeJson's escapes (jsonEscapeRaw). Piped, it is encoded here and the
- * bytes are searched for what jsonEscapeRaw rewrites, which is quicker than a regular expression
- * over the text and spares the stream its own encoding; a terminal gets text (io.write sanitises).
+ * A chunk of JSON text with safeJson's escapes (jsonEscapeRaw). Piped, it is encoded here (into
+ * `spare` when it is big enough) and the bytes are searched for what jsonEscapeRaw rewrites, which
+ * is quicker than a regular expression over the text and spares the stream its own encoding; a
+ * terminal gets text (io.write sanitises). `room`: the buffer the bytes are in.
  */
-function jsonChunk(chunk: string, tty: boolean): string | Uint8Array {
-  if (tty || chunk === '') return NEEDS_ESCAPE.test(chunk) ? jsonEscapeRaw(chunk) : chunk;
+function jsonChunk(text: string, tty: boolean, spare?: Buffer): { chunk: string | Uint8Array; room?: Buffer } {
+  if (tty || text === '') return { chunk: NEEDS_ESCAPE.test(text) ? jsonEscapeRaw(text) : text };
   // Room for the worst case (3 bytes per UTF-16 unit) spares Buffer.from its measuring pass.
-  const room = Buffer.allocUnsafe(chunk.length * 3);
-  const bytes = room.subarray(0, room.write(chunk, 'utf8'));
-  return escapedBytes(bytes) ? jsonEscapeRaw(chunk) : bytes;
+  const room = spare && spare.length >= text.length * 3 ? spare : Buffer.allocUnsafe(text.length * 3);
+  const bytes = room.subarray(0, room.write(text, 'utf8'));
+  return escapedBytes(bytes) ? { chunk: jsonEscapeRaw(text) } : { chunk: bytes, room };
 }
 
 /**
