@@ -7,11 +7,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { NormalizedOrder } from '../src/connectors/types.js';
-import { Store } from '../src/store/index.js';
+import { connectionHandle, Store } from '../src/store/index.js';
 import { captureIO } from '../src/ui/io.js';
-import { orderRecord, streamOrders } from '../src/ui/orders-view.js';
-import { safeJson } from '../src/ui/safe-text.js';
+import { escapedBytes, orderRecord, streamOrders } from '../src/ui/orders-view.js';
+import { jsonEscapeRaw, safeJson } from '../src/ui/safe-text.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -39,14 +40,17 @@ function orders(n: number): NormalizedOrder[] {
   });
 }
 
-describe('orders --ndjson: the raw-row writer equals safeJson(orderRecord(row))', () => {
-  it('byte for byte, with hostile strings, every exponent, and a connection without a handle', async () => {
-    const store = Store.open(tmpDb(), 'default');
-    const ids = ['a', 'quo"te', 'c'].map((alias) => store.connections.insert({ connector: 'sandbox', retailer: '*', alias, providerType: 'direct', tokenRef: null, scopes: '', accountLabel: null, baseUrl: null }).id);
+describe('orders --ndjson: the SQL-built lines and the raw-row writer equal safeJson(orderRecord(row))', () => {
+  const seed = (store: Store, connections: number) => {
+    const ids = Array.from({ length: connections }, (_, i) => ['a', 'quo"te', 'c'][i] ?? `x${i}`).map(
+      (alias) => store.connections.insert({ connector: 'sandbox', retailer: '*', alias, providerType: 'direct', tokenRef: null, scopes: '', accountLabel: null, baseUrl: null }).id,
+    );
     const w = store.orderWriter();
-    ids.forEach((id, i) => w.commitPage({ connectionId: id, orders: orders(150 + i), tombstones: [], cursor: null, runRowId: null, fetched: 0, errors: 0, now: '2026-05-01T00:00:00.000Z' }));
-    // A handle with characters safeJson escapes; the third connection has none (null).
-    const handles = new Map([[ids[0]!, 'sandbox:a'], [ids[1]!, 'sandbox:quo"te\u2028']]);
+    ids.slice(0, 3).forEach((id, i) => w.commitPage({ connectionId: id, orders: orders(150 + i), tombstones: [], cursor: null, runRowId: null, fetched: 0, errors: 0, now: '2026-05-01T00:00:00.000Z' }));
+    return ids;
+  };
+  /** Every listing of the store as the plain path writes it, and as streamOrders writes it. */
+  async function expectSame(store: Store, handles: Map<number, string>) {
     for (const sort of ['-date', 'total', 'retailer'] as const) {
       const expected = store.orders.list({}, sort).map((o) => safeJson(orderRecord(o, handles)) + '\n').join('');
       const io = captureIO();
@@ -57,6 +61,137 @@ describe('orders --ndjson: the raw-row writer equals safeJson(orderRecord(row))'
       expect(plain.stdoutText()).toBe(expected);
       expect(result).toEqual(slow);
     }
+  }
+  /** How many rows SQLite formats (strings) and how many it hands back to JavaScript (ids). */
+  const paths = (store: Store, handles: Map<number, string>) => {
+    const out = { sql: 0, js: 0 };
+    for (const v of store.orders.iterate({}, '-date').lines(handles)!) out[typeof v === 'string' ? 'sql' : 'js']++;
+    return out;
+  };
+
+  it('byte for byte, with hostile strings, every exponent, and a connection without a handle', async () => {
+    const store = Store.open(tmpDb(), 'default');
+    const ids = seed(store, 3);
+    // A handle with characters safeJson escapes; the third connection has none (null).
+    const handles = new Map([[ids[0]!, 'sandbox:a'], [ids[1]!, 'sandbox:quo"te\u2028']]);
+    await expectSame(store, handles);
+    // SQLite really builds these lines (hostile text included): none goes back to JavaScript.
+    expect(paths(store, handles)).toEqual({ sql: 453, js: 0 });
+    store.close();
+  });
+
+  it('rows only a raw database could hold: bytes that are not UTF-8, NUL, odd currency codes, integers past 2^53', async () => {
+    const store = Store.open(tmpDb(), 'default');
+    const ids = seed(store, 3);
+    const handles = new Map([[ids[0]!, 'sandbox:a'], [ids[2]!, 'sandbox:\u202ec\x85']]);
+    const rowIds = store.db.prepare('SELECT id FROM orders ORDER BY id').pluck().all() as number[];
+    const set = (sql: string, k: number, ...v: unknown[]) => store.db.prepare(`UPDATE orders SET ${sql} WHERE id = ?`).run(...v, rowIds[k]);
+    // Text written around better-sqlite3 (a hand-edited file): invalid UTF-8, NUL, DEL, C1, bidi.
+    set(`retailer = CAST(x'41ff42c3' AS TEXT)`, 0);
+    set(`order_id = CAST(x'eda080e280a8c285' AS TEXT)`, 1);
+    set(`status = 'a' || char(0) || 'b' || char(127) || char(8233)`, 2);
+    set(`first_seen_at = CAST(x'c3' AS TEXT), updated_at = CAST(x'80' AS TEXT)`, 3);
+    // Currency codes JavaScript upper-cases its own way ("ı" → "I": IQD has 3 decimals) or not at all.
+    for (const [k, c] of ['jpy', 'kWd', 'clf', 'ıqd', 'ſek', 'é€$', 'US\x7f', 'a"b', 'x\\y', 'ISK'].entries()) set('currency = ?', 10 + k, c);
+    // Integers JavaScript cannot print as SQLite does (beyond 2^53 − 1), and the edges of the range.
+    const big = [2n ** 53n - 1n, -(2n ** 53n - 1n), 2n ** 53n, 2n ** 53n + 1n, -(2n ** 53n) - 1n, 2n ** 63n - 1n, -(2n ** 63n)];
+    for (const [k, v] of big.entries()) {
+      for (const [j, col] of ['subtotal', 'tax', 'shipping', 'discount', 'total', 'refunded', 'item_count'].entries()) set(`${col} = ?`, 30 + k * 7 + j, v);
+    }
+    store.db.pragma('foreign_keys = OFF');
+    for (const t of ['orders SET id', 'order_items SET order_ref']) store.db.prepare(`UPDATE ${t} = ? WHERE ${t.endsWith('id') ? 'id' : 'order_ref'} = ?`).run(2n ** 53n + 7n, rowIds[100]);
+    store.db.pragma('foreign_keys = ON');
+    await expectSame(store, handles);
+    const p = paths(store, handles);
+    // The odd currencies (ı, ſ, é€$) and every integer past 2^53 − 1 (the id included) go to JavaScript.
+    expect(p.js).toBe(3 + big.filter((v) => v > 2n ** 53n - 1n || v < -(2n ** 53n - 1n)).length * 7 + 1);
+    expect(p.sql + p.js).toBe(453);
+    store.close();
+  });
+
+  it('too many connections for the SQL line: every row is written from raw rows, alike', async () => {
+    const store = Store.open(tmpDb(), 'default');
+    const ids = seed(store, 70);
+    const handles = new Map(ids.map((id, i) => [id, `sandbox:x${i}`]));
+    expect(store.orders.iterate({}, '-date').lines(handles)).toBeNull();
+    await expectSame(store, handles);
+    store.close();
+  });
+
+  it('the byte search for what safeJson escapes agrees with jsonEscapeRaw on every character', () => {
+    const disagree: number[] = [];
+    for (let cp = 0; cp <= 0x10ffff; cp += cp < 0x10000 ? 1 : 0x101) {
+      if (cp >= 0xd800 && cp <= 0xdfff) continue;
+      const ch = String.fromCodePoint(cp);
+      // Alone, and between bytes that could be mistaken for part of it.
+      for (const text of [ch, `\u00e2${ch}\u00c2`, `a${ch}\u0080`.slice(0, 2)]) {
+        if (escapedBytes(Buffer.from(text, 'utf8')) !== (jsonEscapeRaw(text) !== text)) disagree.push(cp);
+      }
+    }
+    expect(disagree).toEqual([]);
+  });
+
+  it('a terminal gets the same text as a pipe', async () => {
+    const store = Store.open(tmpDb(), 'default');
+    const ids = seed(store, 3);
+    const handles = new Map([[ids[0]!, 'sandbox:a']]);
+    const piped = captureIO();
+    await streamOrders(piped, store.orders.iterate({}, '-date'), 'ndjson', handles);
+    const tty = captureIO({ tty: true });
+    await streamOrders(tty, store.orders.iterate({}, '-date'), 'ndjson', handles);
+    // On a terminal io.write also sanitises; JSON with safeJson's escapes has nothing left for it.
+    expect(tty.stdoutText()).toBe(piped.stdoutText());
+    store.close();
+  });
+
+  it('through the binary (process.stdout, whose chunk buffer is reused): a pipe, a slow pipe and a file get the same bytes', async () => {
+    const { spawn } = await import('node:child_process');
+    const { openSync, closeSync, readFileSync } = await import('node:fs');
+    const { profilePaths, ensureProfileDirs } = await import('../src/paths.js');
+    const home = mkdtempSync(join(tmpdir(), 'ol-speed-home-'));
+    dirs.push(home);
+    const paths = profilePaths(home, 'default');
+    ensureProfileDirs(paths);
+    const store = Store.open(paths.db, 'default');
+    const ids = seed(store, 3);
+    // Enough orders for dozens of 64 KB chunks, hostile ones among them.
+    const w = store.orderWriter();
+    for (let p = 0; p < 8; p++) w.commitPage({ connectionId: ids[0]!, orders: orders(1000).map((o, k) => ({ ...o, orderId: `${o.orderId}-${p}-${k}` })), tombstones: [], cursor: null, runRowId: null, fetched: 0, errors: 0, now: '2026-05-01T00:00:00.000Z' });
+    const handles = new Map(store.connections.list().map((c) => [c.id, connectionHandle(c)]));
+    const expected = store.orders.list({}, '-date').map((o) => safeJson(orderRecord(o, handles)) + '\n').join('');
+    store.close();
+    const bin = fileURLToPath(new URL('../bin/orderlink', import.meta.url));
+    const run = (stdout: 'pipe' | number, slow: boolean) =>
+      new Promise<string>((resolve, reject) => {
+        const child = spawn(process.execPath, [bin, 'orders', '--ndjson'], { env: { ...process.env, ORDERLINK_HOME: home, NO_COLOR: '1' }, stdio: ['ignore', stdout, 'pipe'] });
+        const parts: Buffer[] = [];
+        child.stdout?.on('data', (d: Buffer) => {
+          parts.push(d);
+          // A slow reader: the pipe fills, writes go pending, and the buffer must not be reused.
+          if (slow) {
+            child.stdout!.pause();
+            setTimeout(() => child.stdout!.resume(), 2);
+          }
+        });
+        child.on('error', reject);
+        child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(parts).toString('utf8')) : reject(new Error(`exit ${code}`))));
+      });
+    expect(await run('pipe', false)).toBe(expected);
+    expect(await run('pipe', true)).toBe(expected);
+    const file = join(home, 'out.ndjson');
+    const fd = openSync(file, 'w');
+    await run(fd, false);
+    closeSync(fd);
+    expect(readFileSync(file, 'utf8')).toBe(expected);
+  }, 60_000);
+
+  it('stops quietly when the reader leaves, and writes nothing for no rows', async () => {
+    const store = Store.open(tmpDb(), 'default');
+    const ids = seed(store, 3);
+    const handles = new Map([[ids[0]!, 'sandbox:a']]);
+    const none = captureIO();
+    expect(await streamOrders(none, store.orders.iterate({ since: '2099-01-01' }, '-date'), 'ndjson', handles)).toEqual({ rows: 0, stopped: false });
+    expect(none.stdoutText()).toBe('');
     store.close();
   });
 });

@@ -12,6 +12,9 @@ const EXPONENT: Record<string, number> = {
   CLF: 4, UYW: 4,
 };
 
+/** The currencies whose exponent is not 2 (SQL that formats amounts the same way: src/store/order-lines.ts). */
+export const EXPONENTS_NOT_2: Readonly<Record<string, number>> = EXPONENT;
+
 export function currencyExponent(currency: string): number {
   return EXPONENT[currency.toUpperCase()] ?? 2;
 }

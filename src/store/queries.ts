@@ -12,19 +12,22 @@
  * - rollups of totals per month and per day, so stats and footers read thousands of rows, not
  *   millions (src/store/rollups.ts).
  */
+import type { Statement } from 'better-sqlite3';
 import type { DB } from './db.js';
 import { amount4dp } from './migrations.js';
 import { addMinor } from '../connectors/money.js';
 import { anyOf, nocaseMatch } from './filter.js';
+import { orderLineSql } from './order-lines.js';
 import { byTotalDesc, categoryStatsExact, isOverflow, LINE_AMOUNT, marks, Rollups, rollupable, splitSum, statRows, type RollupKind } from './rollups.js';
 
 export { rollupRanges, type RollupRanges } from './rollups.js';
 export type { CurrencyTotal, ItemRow, OrderFilter, OrderRow, OrderSummary, SortKey, StatRow } from './query-types.js';
 import type { CurrencyTotal, ItemRow, OrderFilter, OrderRow, OrderSummary, SortKey, StatRow } from './query-types.js';
 
-const SELECT_ORDER = `SELECT o.id, o.connection_id AS connectionId, o.order_id AS orderId, o.retailer, o.order_date AS orderDate, o.status, o.currency,
+const ORDER_COLUMNS = `o.id, o.connection_id AS connectionId, o.order_id AS orderId, o.retailer, o.order_date AS orderDate, o.status, o.currency,
   o.subtotal, o.tax, o.shipping, o.discount, o.total, o.refunded, o.item_count AS itemCount, o.first_seen_at AS firstSeenAt,
-  o.updated_at AS updatedAt, o.deleted_at AS deletedAt FROM orders o`;
+  o.updated_at AS updatedAt, o.deleted_at AS deletedAt`;
+const SELECT_ORDER = `SELECT ${ORDER_COLUMNS} FROM orders o`;
 
 /** Written exactly as migration 2 indexed it, or SQLite will not use orders_by_amount. */
 const AMOUNT = amount4dp('o.');
@@ -92,19 +95,21 @@ export const RAW = {
 
 /**
  * What `iterate` returns: the matching rows as OrderRow objects, one at a time (the statement
- * starts on the first `next()`), and the same rows as plain arrays (`raw()`, columns at RAW's
- * positions) for exports that format them straight from the values: better-sqlite3 builds an
- * array per row about a third faster than an object with named keys.
+ * starts on the first `next()`), the same rows as plain arrays (`raw()`, columns at RAW's
+ * positions: better-sqlite3 builds an array per row about a third faster than an object with
+ * named keys), or as `orders --ndjson` lines built by SQLite (`lines()`, src/store/order-lines.ts).
  */
 export class OrderRowStream implements IterableIterator<OrderRow> {
   private it: IterableIterator<OrderRow> | undefined;
+  private byId: Statement | undefined;
+  /** `from`: the query after its column list (FROM, WHERE, ORDER BY, LIMIT). */
   constructor(
     private readonly db: DB,
-    private readonly sql: string,
+    private readonly from: string,
     private readonly args: unknown[],
   ) {}
   next(): IteratorResult<OrderRow> {
-    return (this.it ??= this.db.prepare(this.sql).iterate(...this.args) as IterableIterator<OrderRow>).next();
+    return (this.it ??= this.db.prepare(`SELECT ${ORDER_COLUMNS} ${this.from}`).iterate(...this.args) as IterableIterator<OrderRow>).next();
   }
   return(value?: unknown): IteratorResult<OrderRow> {
     this.it?.return?.();
@@ -115,7 +120,26 @@ export class OrderRowStream implements IterableIterator<OrderRow> {
   }
   /** The rows as arrays (use instead of, not after, iterating the objects). */
   raw(): IterableIterator<unknown[]> {
-    return this.db.prepare(this.sql).raw(true).iterate(...this.args) as IterableIterator<unknown[]>;
+    return this.db.prepare(`SELECT ${ORDER_COLUMNS} ${this.from}`).raw(true).iterate(...this.args) as IterableIterator<unknown[]>;
+  }
+  /**
+   * The rows as NDJSON lines (`handles` as orderRecord takes them), each a string ending in '\n',
+   * before safeJson's escapes; a row SQLite does not format comes as its id (a bigint: read it
+   * with `rawRow`, while iterating). null when the lines cannot be built in SQL.
+   */
+  lines(handles: ReadonlyMap<number, string>): IterableIterator<string | bigint> | null {
+    const line = orderLineSql(handles);
+    if (!line) return null;
+    const stmt = this.db.prepare(`SELECT ${line.expr} ${this.from}`).pluck().safeIntegers(true);
+    const args = Object.keys(line.params).length ? [...this.args, line.params] : this.args;
+    return stmt.iterate(...args) as IterableIterator<string | bigint>;
+  }
+  /** One row as `raw()` gives it, by id (inside `lines()`'s iteration: the same snapshot). */
+  rawRow(id: bigint): unknown[] {
+    this.byId ??= this.db.prepare(`${SELECT_ORDER} WHERE o.id = ?`).raw(true);
+    const row = this.byId.get(id) as unknown[] | undefined;
+    if (!row) throw new Error(`order row ${id} vanished during an export`);
+    return row;
   }
 }
 
@@ -233,23 +257,24 @@ export class OrderQueries {
     return (this.db.prepare(`SELECT count(*) AS n FROM (${sql} LIMIT ?)`).get(...args, cap) as { n: number }).n;
   }
 
-  private listSql(f: OrderFilter, sort: SortKey, limit: number | undefined): Plan {
+  /** The listing query after its column list: FROM, WHERE, ORDER BY and LIMIT. */
+  private listFrom(f: OrderFilter, sort: SortKey, limit: number | undefined): Plan {
     const { sql, args, driven } = this.where(f, budgetFor(limit), sort === 'total' || sort === '-total');
     const lim = limit === undefined ? '' : ` LIMIT ${Math.max(0, Math.floor(limit))}`;
     // With a rare filter driving, its few matches are sorted: an ORDER BY the date index could
     // serve would tempt SQLite (which does not know how rare they are) into scanning it instead.
     const order = driven ? ORDER_BY[sort].replace(/o\.order_date/g, '+o.order_date') : ORDER_BY[sort];
-    return { sql: `${SELECT_ORDER} ${sql} ORDER BY ${order}${lim}`, args };
+    return { sql: `FROM orders o ${sql} ORDER BY ${order}${lim}`, args };
   }
 
   list(f: OrderFilter, sort: SortKey = '-date', limit?: number): OrderRow[] {
-    const { sql, args } = this.listSql(f, sort, limit);
-    return this.db.prepare(sql).all(...args) as OrderRow[];
+    const { sql, args } = this.listFrom(f, sort, limit);
+    return this.db.prepare(`SELECT ${ORDER_COLUMNS} ${sql}`).all(...args) as OrderRow[];
   }
 
   /** Stream rows (for --ndjson / --csv of large result sets) without holding them all in memory. */
   iterate(f: OrderFilter, sort: SortKey = '-date', limit?: number): OrderRowStream {
-    const { sql, args } = this.listSql(f, sort, limit);
+    const { sql, args } = this.listFrom(f, sort, limit);
     return new OrderRowStream(this.db, sql, args);
   }
 

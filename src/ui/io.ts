@@ -19,7 +19,7 @@ const plainHues = { red: id, green: id, yellow: id, cyan: id, dim: id };
 const PLAIN = { ...plainHues, bold: Object.assign((...t: unknown[]) => id(...t), plainHues) } as unknown as Colors;
 
 export interface Sink {
-  write(chunk: string): unknown;
+  write(chunk: string | Uint8Array): unknown;
 }
 
 /**
@@ -55,9 +55,10 @@ export interface IO {
    * Write a chunk of data to stdout and wait while the stream's buffer is full, so a large export
    * (`orders --ndjson` over a million rows) runs in constant memory at the reader's pace. Resolves
    * false once the reader has gone (`orders --ndjson | head`): the caller stops producing and
-   * exits 0, as Unix tools do. Any other write failure (a full disk) rejects.
+   * exits 0, as Unix tools do. Any other write failure (a full disk) rejects. Bytes are UTF-8
+   * text already encoded (a big export encodes its own chunks); a terminal gets them sanitised.
    */
-  write(chunk: string): Promise<boolean>;
+  write(chunk: string | Uint8Array): Promise<boolean>;
   /**
    * Write to stdout and resolve only once the stream has accepted the bytes (its write callback
    * succeeded); reject with OUTPUT_FAILED on any failure, a broken pipe (EPIPE) and a full disk
@@ -128,7 +129,8 @@ export function createIO(opts: IOOptions): IO {
       // A stream can also be torn down without an 'error' (a child's stdin when the child exits).
       if (!out.closed && isStream(opts.stdout) && opts.stdout.destroyed) out.closed = true;
       if (out.closed) return false;
-      if (opts.stdout.write(opts.stdoutIsTTY ? safeChunk(chunk) : chunk) === false && isStream(opts.stdout)) await drained(opts.stdout);
+      const text = opts.stdoutIsTTY ? safeChunk(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')) : chunk;
+      if (opts.stdout.write(text) === false && isStream(opts.stdout)) await drained(opts.stdout);
       if (out.failure) {
         throw new OrderlinkError('OUTPUT_FAILED', `cannot write to standard output (${out.failure})`, {
           hint: 'Check where the output goes (a full disk, a closed terminal) and run the command again.',

@@ -3,8 +3,8 @@
  * CSV, streamed writers for exports of any size, and the detail view of one order. Money is always
  * shown in its own currency with that currency's decimals (¥1,200, $12.34, KWD 12.345).
  */
-import { addMinor, displayMoney, lineAmount, formatMinor, type MinorSum } from '../connectors/money.js';
-import { OrderRowStream, RAW, type CurrencyTotal, type ItemRow, type OrderRow, type OrderSummary } from '../store/queries.js';
+import { displayMoney, lineAmount, formatMinor, type MinorSum } from '../connectors/money.js';
+import { OrderRowStream, RAW, type ItemRow, type OrderRow, type OrderSummary } from '../store/queries.js';
 import type { IO } from './io.js';
 import { csvEscape, renderKeyValues, renderTable, type Column, type Format } from './render.js';
 import { statusColor } from './format.js';
@@ -62,8 +62,6 @@ function tsvLine(o: OrderRow, handles: Handles): string {
 
 export interface WriteResult {
   rows: number;
-  /** Totals of the rows written, per currency. */
-  totals: CurrencyTotal[];
   /** The reader went away (EPIPE) before the end. */
   stopped: boolean;
 }
@@ -84,33 +82,36 @@ export async function streamOrders(
   signal?: AbortSignal,
   opts: { header?: boolean } = {},
 ): Promise<WriteResult> {
-  const totals = new Map<string, CurrencyTotal>();
   let buf = '';
   let n = 0;
-  const flush = async (): Promise<boolean> => {
-    const chunk = buf;
+  // NDJSON chunks are encoded into a buffer, reused while the stream keeps no reference to it.
+  let spare: Buffer | undefined;
+  const flush = async (escape = false): Promise<boolean> => {
+    const { chunk, room } = escape ? jsonChunk(buf, io.stdoutIsTTY, spare) : { chunk: buf, room: undefined };
     buf = '';
+    spare = undefined;
     if (chunk === '') return !io.stdoutClosed;
     const ok = await io.write(chunk);
+    // process.stdout (a file, a pipe or a socket here: a terminal gets text) has handed the bytes
+    // to the kernel once nothing is pending. Other streams may keep a reference: no reuse.
+    if (room && io.stdout === process.stdout && process.stdout.writableLength === 0) spare = room;
     await new Promise<void>((resolve) => setImmediate(resolve));
     return ok && !signal?.aborted;
   };
   if (format === 'ndjson' && rows instanceof OrderRowStream) {
-    // The same lines, written from raw rows without an object per row (see ndjsonLine).
-    const line = ndjsonWriter(handles);
-    for (const r of rows.raw()) {
-      buf += line(r);
+    // The lines of safeJson(orderRecord(row)) without an object per row: built by SQLite where it
+    // can (OrderRowStream.lines), else from raw rows (ndjsonLine); safeJson's escapes are applied
+    // to each chunk (they rewrite single characters, so a chunk and its lines agree).
+    const line = ndjsonLine(handles);
+    const lines = rows.lines(handles);
+    const source: Iterable<string | bigint | unknown[]> = lines ?? rows.raw();
+    for (const v of source) {
+      buf += typeof v === 'string' ? v : line(typeof v === 'bigint' ? rows.rawRow(v) : v);
       n++;
-      const currency = r[RAW.currency] as string;
-      let t = totals.get(currency);
-      if (!t) totals.set(currency, (t = { currency, orders: 0, total: 0, refunded: 0 }));
-      t.orders++;
-      t.total = addMinor(t.total, r[RAW.total] as number);
-      t.refunded = addMinor(t.refunded, r[RAW.refunded] as number);
-      if (buf.length >= CHUNK && !(await flush())) return { rows: n, totals: [...totals.values()], stopped: true };
+      // Leaving the loop early also closes the SQLite statement behind the iterator.
+      if (buf.length >= CHUNK && !(await flush(true))) return { rows: n, stopped: true };
     }
-    const ok = await flush();
-    return { rows: n, totals: [...totals.values()], stopped: !ok };
+    return { rows: n, stopped: !(await flush(true)) };
   }
   if (format === 'json') buf += '[';
   if (format === 'csv') buf += csvLine(CSV_FIELDS);
@@ -122,17 +123,42 @@ export async function streamOrders(
     else if (format === 'csv') buf += csvLine(CSV_FIELDS.map((k) => rec![k]));
     else buf += tsvLine(o, handles);
     n++;
-    let t = totals.get(o.currency);
-    if (!t) totals.set(o.currency, (t = { currency: o.currency, orders: 0, total: 0, refunded: 0 }));
-    t.orders++;
-    t.total = addMinor(t.total, o.total);
-    t.refunded = addMinor(t.refunded, o.refunded);
-    // Leaving the loop early also closes the SQLite statement behind the iterator.
-    if (buf.length >= CHUNK && !(await flush())) return { rows: n, totals: [...totals.values()], stopped: true };
+    if (buf.length >= CHUNK && !(await flush())) return { rows: n, stopped: true };
   }
   if (format === 'json') buf += n === 0 ? ']\n' : '\n]\n';
-  const ok = await flush();
-  return { rows: n, totals: [...totals.values()], stopped: !ok };
+  return { rows: n, stopped: !(await flush()) };
+}
+
+/**
+ * A chunk of JSON text with safeJson's escapes (jsonEscapeRaw). Piped, it is encoded here (into
+ * `spare` when it is big enough) and the bytes are searched for what jsonEscapeRaw rewrites, which
+ * is quicker than a regular expression over the text and spares the stream its own encoding; a
+ * terminal gets text (io.write sanitises). `room`: the buffer the bytes are in.
+ */
+function jsonChunk(text: string, tty: boolean, spare?: Buffer): { chunk: string | Uint8Array; room?: Buffer } {
+  if (tty || text === '') return { chunk: NEEDS_ESCAPE.test(text) ? jsonEscapeRaw(text) : text };
+  // Room for the worst case (3 bytes per UTF-16 unit) spares Buffer.from its measuring pass.
+  const room = spare && spare.length >= text.length * 3 ? spare : Buffer.allocUnsafe(text.length * 3);
+  const bytes = room.subarray(0, room.write(text, 'utf8'));
+  return escapedBytes(bytes) ? { chunk: jsonEscapeRaw(text) } : { chunk: bytes, room };
+}
+
+/**
+ * Whether UTF-8 bytes hold a character jsonEscapeRaw rewrites: DEL (7F), a C1 control (C2 80–9F),
+ * U+061C (D8 9C), or U+200E/F, U+2028–202E, U+2066–2069 (E2 80 8E/8F, E2 80 A8–AE, E2 81 A6–A9).
+ * Lead bytes are found with indexOf (a memchr), so text without them costs a few fast scans.
+ */
+export function escapedBytes(b: Uint8Array): boolean {
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  if (buf.indexOf(0x7f) !== -1) return true;
+  for (let i = buf.indexOf(0xc2); i !== -1; i = buf.indexOf(0xc2, i + 1)) if (buf[i + 1]! >= 0x80 && buf[i + 1]! <= 0x9f) return true;
+  for (let i = buf.indexOf(0xd8); i !== -1; i = buf.indexOf(0xd8, i + 1)) if (buf[i + 1] === 0x9c) return true;
+  for (let i = buf.indexOf(0xe2); i !== -1; i = buf.indexOf(0xe2, i + 1)) {
+    const [b1, b2] = [buf[i + 1]!, buf[i + 2]!];
+    if (b1 === 0x80 && (b2 === 0x8e || b2 === 0x8f || (b2 >= 0xa8 && b2 <= 0xae))) return true;
+    if (b1 === 0x81 && b2 >= 0xa6 && b2 <= 0xa9) return true;
+  }
+  return false;
 }
 
 /** A string JSON.stringify writes as itself in quotes: no quote, backslash, control or surrogate. */
@@ -142,12 +168,13 @@ const NEEDS_ESCAPE = /[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u061c\u200e\u200f\u20
 const jsonString = (s: unknown): string => (typeof s === 'string' && PLAIN_STRING.test(s) ? `"${s}"` : JSON.stringify(s));
 
 /**
- * `safeJson(orderRecord(row, handles)) + '\n'` for a raw row (OrderRowStream.raw()), byte for
- * byte, at about half the cost: the line is written as one template (keys in orderRecord's order),
- * strings that need no escaping are quoted as they are, and each currency's amounts are formatted
- * once per distinct value (formatMinor; prices and zero taxes repeat across a big export).
+ * `JSON.stringify(orderRecord(row, handles)) + '\n'` for a raw row (OrderRowStream.raw()), byte
+ * for byte, at about half the cost (safeJson's escapes are the caller's, per chunk): the line is
+ * written as one template (keys in orderRecord's order), strings that need no escaping are quoted
+ * as they are, and each currency's amounts are formatted once per distinct value (formatMinor;
+ * prices and zero taxes repeat across a big export).
  */
-function ndjsonWriter(handles: Handles): (r: unknown[]) => string {
+function ndjsonLine(handles: Handles): (r: unknown[]) => string {
   const conn = new Map<unknown, string>();
   const amounts = new Map<string, Map<unknown, string>>();
   return (r) => {
@@ -165,12 +192,12 @@ function ndjsonWriter(handles: Handles): (r: unknown[]) => string {
     const cid = r[RAW.connectionId];
     let handle = conn.get(cid);
     if (handle === undefined) conn.set(cid, (handle = JSON.stringify(handles.get(cid as number) ?? null)));
-    const line =
+    return (
       `{"id":${r[RAW.id]},"connection_id":${cid},"connection":${handle},"order_id":${jsonString(r[RAW.orderId])},"retailer":${jsonString(r[RAW.retailer])},` +
       `"order_date":${jsonString(r[RAW.orderDate])},"status":${jsonString(r[RAW.status])},"currency":${jsonString(currency)},"subtotal":"${m(r[RAW.subtotal])}",` +
       `"tax":"${m(r[RAW.tax])}","shipping":"${m(r[RAW.shipping])}","discount":"${m(r[RAW.discount])}","total":"${m(r[RAW.total])}","refunded":"${m(r[RAW.refunded])}",` +
-      `"total_minor":${r[RAW.total]},"item_count":${r[RAW.itemCount]},"first_seen_at":${jsonString(r[RAW.firstSeenAt])},"updated_at":${jsonString(r[RAW.updatedAt])}}`;
-    return (NEEDS_ESCAPE.test(line) ? jsonEscapeRaw(line) : line) + '\n';
+      `"total_minor":${r[RAW.total]},"item_count":${r[RAW.itemCount]},"first_seen_at":${jsonString(r[RAW.firstSeenAt])},"updated_at":${jsonString(r[RAW.updatedAt])}}\n`
+    );
   };
 }
 

@@ -1,0 +1,82 @@
+/**
+ * `orders --ndjson` lines written by SQLite itself (issue 12's export goal): one `printf` per row
+ * builds the whole line, so better-sqlite3 hands JavaScript one string instead of seventeen
+ * values, and JavaScript builds nothing. The line is `JSON.stringify(orderRecord(row, handles))`
+ * byte for byte, before the escapes safeJson adds (DEL, C1, bidi, U+2028/2029), which the writer
+ * applies to each chunk (src/ui/orders-view.ts). Pinned by test/speed.equivalence.test.ts.
+ *
+ * Why it is the same text:
+ * - strings go through `json_quote`, which escapes `"`, `\` and every C0 control as JSON.stringify
+ *   does (`\b \t \n \f \r`, else `\u00XX` in lower case) and leaves everything else as it is;
+ *   JavaScript then decodes the line's UTF-8 as it would decode each value alone (the values sit
+ *   between ASCII quotes, so even bytes that are not UTF-8 become the same U+FFFD);
+ * - integers are printed by `%d`, as JavaScript prints a number while it is a safe integer;
+ * - amounts are formatMinor's text: sign, whole units, then the currency's exponent in digits.
+ * A row the SQL cannot vouch for comes back as its id (a bigint) instead of a line, and the writer
+ * formats it the JavaScript way: an integer beyond 2^53 − 1 (JavaScript would print other digits),
+ * or a currency code that is not ASCII (currencyExponent upper-cases it with JavaScript's rules,
+ * under which "ı" becomes "I"; SQLite's upper() only knows ASCII).
+ */
+import { EXPONENTS_NOT_2 } from '../connectors/money.js';
+
+const SAFE = Number.MAX_SAFE_INTEGER;
+const AMOUNTS = ['subtotal', 'tax', 'shipping', 'discount', 'total', 'refunded'] as const;
+
+/** With more connections than this, the lines are not built in SQL (the handle CASE grows per row). */
+export const MAX_SQL_HANDLES = 64;
+
+export interface LineSql {
+  /** A column expression: the line (with its '\n'), or the order's id for a row to format in JavaScript. */
+  expr: string;
+  /** Named parameters of expr (the handles), bound beside the query's positional ones. */
+  params: Record<string, string | number>;
+}
+
+/** `handles`: connection id → handle, as orderRecord shows it (`connection`); others are null. */
+export function orderLineSql(handles: ReadonlyMap<number, string>): LineSql | null {
+  if (handles.size > MAX_SQL_HANDLES) return null;
+  const params: Record<string, string | number> = {};
+  const whens: string[] = [];
+  let k = 0;
+  for (const [id, handle] of handles) {
+    params[`c${k}`] = id;
+    params[`h${k}`] = JSON.stringify(handle);
+    whens.push(`WHEN @c${k} THEN @h${k}`);
+    k++;
+  }
+  const connection = whens.length ? `CASE o.connection_id ${whens.join(' ')} ELSE 'null' END` : `'null'`;
+
+  const byExponent = new Map<number, string[]>();
+  for (const [code, e] of Object.entries(EXPONENTS_NOT_2)) byExponent.set(e, [...(byExponent.get(e) ?? []), `'${code.replace(/[^A-Z]/g, '')}'`]);
+  /** The line for exponent e; `signed`: for rows with a negative amount (the others skip the sign work). */
+  const printfLine = (e: number, signed: boolean): string => {
+    const p = 10 ** e;
+    // formatMinor: "-" for a negative amount, the whole units, then exactly e digits.
+    const money =
+      e === 0 ? { fmt: '%d', args: (c: string) => [c] }
+      : signed ? { fmt: `%s%d.%0${e}d`, args: (c: string) => [`iif(${c} < 0, '-', '')`, `abs(${c}) / ${p}`, `abs(${c}) % ${p}`] }
+      : { fmt: `%d.%0${e}d`, args: (c: string) => [`${c} / ${p}`, `${c} % ${p}`] };
+    const fmt =
+      '{"id":%d,"connection_id":%d,"connection":%s,"order_id":%s,"retailer":%s,"order_date":%s,"status":%s,"currency":%s,' +
+      AMOUNTS.map((a) => `"${a}":"${money.fmt}",`).join('') +
+      '"total_minor":%d,"item_count":%d,"first_seen_at":%s,"updated_at":%s}\n';
+    const args = [
+      'o.id', 'o.connection_id', connection,
+      ...['o.order_id', 'o.retailer', 'o.order_date', 'o.status', 'o.currency'].map((c) => `json_quote(${c})`),
+      ...AMOUNTS.flatMap((a) => money.args(`o.${a}`)),
+      'o.total', 'o.item_count', 'json_quote(o.first_seen_at)', 'json_quote(o.updated_at)',
+    ];
+    return `printf('${fmt}', ${args.join(', ')})`;
+  };
+  // Amounts are rarely negative: integer division and remainder alone format the others.
+  const nonNegative = AMOUNTS.map((a) => `o.${a} >= 0`).join(' AND ');
+  const line = (e: number): string => (e === 0 ? printfLine(0, true) : `CASE WHEN ${nonNegative} THEN ${printfLine(e, false)} ELSE ${printfLine(e, true)} END`);
+  const safe = (c: string) => `${c} BETWEEN ${-SAFE} AND ${SAFE}`;
+  const vouched = [...['o.id', 'o.connection_id', 'o.item_count'], ...AMOUNTS.map((a) => `o.${a}`)].map(safe).join(' AND ');
+  // Most orders are in a currency with 2 decimals: one test sends them to their line.
+  const groups = [...byExponent].sort(([a], [b]) => a - b);
+  const others = groups.flatMap(([, codes]) => codes).join(', ');
+  const branches = groups.map(([e, codes], i) => (i === groups.length - 1 ? `ELSE ${line(e)}` : `WHEN upper(o.currency) IN (${codes.join(', ')}) THEN ${line(e)}`));
+  const expr = `CASE WHEN NOT (${vouched} AND length(o.currency) = octet_length(o.currency)) THEN o.id WHEN upper(o.currency) NOT IN (${others}) THEN ${line(2)} ${branches.join(' ')} END`;
+  return { expr, params };
+}
