@@ -12,22 +12,18 @@
  * - rollups of totals per month and per day, so stats and footers read thousands of rows, not
  *   millions (src/store/rollups.ts).
  */
-import type { Statement } from 'better-sqlite3';
 import type { DB } from './db.js';
 import { amount4dp } from './migrations.js';
 import { addMinor } from '../connectors/money.js';
 import { anyOf, nocaseMatch } from './filter.js';
-import { orderLineSql } from './order-lines.js';
+import { ORDER_COLUMNS, OrderRowStream, SELECT_ORDER } from './order-stream.js';
 import { byTotalDesc, categoryStatsExact, isOverflow, LINE_AMOUNT, marks, Rollups, rollupable, splitSum, statRows, type RollupKind } from './rollups.js';
 
 export { rollupRanges, type RollupRanges } from './rollups.js';
+export { OrderRowStream, RAW } from './order-stream.js';
 export type { CurrencyTotal, ItemRow, OrderFilter, OrderRow, OrderSummary, SortKey, StatRow } from './query-types.js';
 import type { CurrencyTotal, ItemRow, OrderFilter, OrderRow, OrderSummary, SortKey, StatRow } from './query-types.js';
 
-const ORDER_COLUMNS = `o.id, o.connection_id AS connectionId, o.order_id AS orderId, o.retailer, o.order_date AS orderDate, o.status, o.currency,
-  o.subtotal, o.tax, o.shipping, o.discount, o.total, o.refunded, o.item_count AS itemCount, o.first_seen_at AS firstSeenAt,
-  o.updated_at AS updatedAt, o.deleted_at AS deletedAt`;
-const SELECT_ORDER = `SELECT ${ORDER_COLUMNS} FROM orders o`;
 
 /** Written exactly as migration 2 indexed it, or SQLite will not use orders_by_amount. */
 const AMOUNT = amount4dp('o.');
@@ -86,62 +82,6 @@ function budgetFor(limit: number | undefined): number {
 /** Currencies with the most orders first (amounts in different currencies do not compare). */
 const byOrders = (t: CurrencyTotal[]): CurrencyTotal[] => t.sort((a, b) => b.orders - a.orders || a.currency.localeCompare(b.currency));
 
-
-/** Positions of the columns in a raw row of OrderRowStream.raw() (the order of SELECT_ORDER). */
-export const RAW = {
-  id: 0, connectionId: 1, orderId: 2, retailer: 3, orderDate: 4, status: 5, currency: 6, subtotal: 7, tax: 8, shipping: 9,
-  discount: 10, total: 11, refunded: 12, itemCount: 13, firstSeenAt: 14, updatedAt: 15, deletedAt: 16,
-} as const;
-
-/**
- * What `iterate` returns: the matching rows as OrderRow objects, one at a time (the statement
- * starts on the first `next()`), the same rows as plain arrays (`raw()`, columns at RAW's
- * positions: better-sqlite3 builds an array per row about a third faster than an object with
- * named keys), or as `orders --ndjson` lines built by SQLite (`lines()`, src/store/order-lines.ts).
- */
-export class OrderRowStream implements IterableIterator<OrderRow> {
-  private it: IterableIterator<OrderRow> | undefined;
-  private byId: Statement | undefined;
-  /** `from`: the query after its column list (FROM, WHERE, ORDER BY, LIMIT). */
-  constructor(
-    private readonly db: DB,
-    private readonly from: string,
-    private readonly args: unknown[],
-  ) {}
-  next(): IteratorResult<OrderRow> {
-    return (this.it ??= this.db.prepare(`SELECT ${ORDER_COLUMNS} ${this.from}`).iterate(...this.args) as IterableIterator<OrderRow>).next();
-  }
-  return(value?: unknown): IteratorResult<OrderRow> {
-    this.it?.return?.();
-    return { done: true, value: value as OrderRow };
-  }
-  [Symbol.iterator](): this {
-    return this;
-  }
-  /** The rows as arrays (use instead of, not after, iterating the objects). */
-  raw(): IterableIterator<unknown[]> {
-    return this.db.prepare(`SELECT ${ORDER_COLUMNS} ${this.from}`).raw(true).iterate(...this.args) as IterableIterator<unknown[]>;
-  }
-  /**
-   * The rows as NDJSON lines (`handles` as orderRecord takes them), each a string ending in '\n',
-   * before safeJson's escapes; a row SQLite does not format comes as its id (a bigint: read it
-   * with `rawRow`, while iterating). null when the lines cannot be built in SQL.
-   */
-  lines(handles: ReadonlyMap<number, string>): IterableIterator<string | bigint> | null {
-    const line = orderLineSql(handles);
-    if (!line) return null;
-    const stmt = this.db.prepare(`SELECT ${line.expr} ${this.from}`).pluck().safeIntegers(true);
-    const args = Object.keys(line.params).length ? [...this.args, line.params] : this.args;
-    return stmt.iterate(...args) as IterableIterator<string | bigint>;
-  }
-  /** One row as `raw()` gives it, by id (inside `lines()`'s iteration: the same snapshot). */
-  rawRow(id: bigint): unknown[] {
-    this.byId ??= this.db.prepare(`${SELECT_ORDER} WHERE o.id = ?`).raw(true);
-    const row = this.byId.get(id) as unknown[] | undefined;
-    if (!row) throw new Error(`order row ${id} vanished during an export`);
-    return row;
-  }
-}
 
 export class OrderQueries {
   private readonly rollups: Rollups;
