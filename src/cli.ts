@@ -72,6 +72,9 @@ export async function buildProgram(argv: readonly string[], io: IO, app: App, lo
     .option('--no-color', 'disable colour (also NO_COLOR)')
     .showHelpAfterError('(run with --help for usage and examples)')
     .configureOutput({
+      // The help width: the terminal's (as ui/io.ts measures it; launch.ts lays out the
+      // build-time help at the same), 80 when piped.
+      getOutHelpWidth: () => (io.stdoutIsTTY ? io.columns : 80),
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
       outputError: () => {

@@ -1,8 +1,11 @@
 /**
  * What commander prints for every command's `--help` (and `--version`), keyed by the argv joined
- * with NUL. Empty here: scripts/build.mjs replaces this module in the bundle with the texts
+ * with NUL, as templates whose width-dependent pieces are slots (src/help-layout.ts fills them).
+ * Empty here: scripts/build.mjs replaces this module in the bundle with the templates
  * scripts/gen-help.mjs captured from commander at build time, and test/help-fast.test.ts proves
- * the bundle's copy equals commander's output. Outside the bundle (tests importing src/ or dist/)
+ * the rendered texts equal commander's output. Outside the bundle (tests importing src/ or dist/)
  * it stays empty and launch.ts falls through to commander.
  */
-export const HELP_TEXTS: Readonly<Record<string, string>> = {};
+import type { HelpTemplate } from './help-layout.js';
+
+export const HELP_TEXTS: Readonly<Record<string, HelpTemplate>> = {};

@@ -1,8 +1,9 @@
 /**
  * What bin/orderlink runs first: the few invocations whose start-up time people feel are served
  * without loading commander (docs/performance.md, start-up), everything else goes to cli.ts.
- *  - `--help` (any command's) and `--version`: texts captured from commander at build time
- *    (help-texts.ts, scripts/gen-help.mjs), printed as they are.
+ *  - `--help` (any command's) and `--version`: templates captured from commander at build time
+ *    (help-texts.ts, scripts/gen-help.mjs), laid out at the terminal's width as commander would
+ *    (help-layout.ts; 80 columns when piped).
  *  - `orders` and `orders stats`: argv read by commands/orders-argv.ts, which answers only for
  *    argv it reads exactly as commander would and leaves the rest (help, errors, anything
  *    unusual) to commander; run from one CommonJS file (orders-fast.ts), compiled through a
@@ -13,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import type { ExitCodeValue } from './errors.js';
 
 export async function launch(argv: readonly string[]): Promise<ExitCodeValue> {
-  const text = process.stdout.isTTY && argv[0] !== '--version' && argv[0] !== '-V' ? undefined : await printedText(argv, process.env);
+  const text = await printedText(argv, process.env, helpWidth());
   if (text !== undefined) {
     // Like commander's writes through ui/io.ts: a reader that went away (EPIPE) is not an error.
     process.stdout.on('error', () => {});
@@ -32,17 +33,26 @@ export async function launch(argv: readonly string[]): Promise<ExitCodeValue> {
 }
 
 /**
- * The build-time text for `[command...] --help|-h` or `--version|-V`, when commander would print
- * exactly that: for help, ORDERLINK_PROFILE is unset (it is the default shown for --profile) and,
- * checked by launch(), stdout is not a terminal (commander wraps help to a terminal's width, and
- * to 80 columns otherwise).
+ * The width commander lays help out at (cli.ts gives it the same: ui/io.ts's columns on a
+ * terminal, 80 when piped).
  */
-export async function printedText(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<string | undefined> {
+function helpWidth(): number {
+  if (!process.stdout.isTTY) return 80;
+  return process.stdout.columns || process.stderr.columns || Number(process.env.COLUMNS) || 80;
+}
+
+/**
+ * The text for `[command...] --help|-h` or `--version|-V` at `width`, when commander would print
+ * exactly that: for help, ORDERLINK_PROFILE is unset (it is the default shown for --profile).
+ */
+export async function printedText(argv: readonly string[], env: NodeJS.ProcessEnv, width = 80): Promise<string | undefined> {
   const last = argv[argv.length - 1];
   let key: string;
   if (argv.length === 1 && (last === '--version' || last === '-V')) key = '--version';
   else if ((last === '--help' || last === '-h') && env.ORDERLINK_PROFILE === undefined) key = [...argv.slice(0, -1), '--help'].join('\0');
   else return undefined;
   const { HELP_TEXTS } = await import('./help-texts.js');
-  return Object.hasOwn(HELP_TEXTS, key) ? HELP_TEXTS[key] : undefined;
+  if (!Object.hasOwn(HELP_TEXTS, key)) return undefined;
+  const { renderHelp } = await import('./help-layout.js');
+  return renderHelp(HELP_TEXTS[key]!, width);
 }

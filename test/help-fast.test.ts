@@ -7,9 +7,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Command } from 'commander';
-import { buildProgram } from '../src/cli.js';
+import { buildProgram, main } from '../src/cli.js';
 import { captureIO } from '../src/ui/io.js';
 import { childEnv, runCli } from './helpers/cli.js';
+import { onTerminal } from './helpers/pty.js';
 
 async function commandPaths(): Promise<string[][]> {
   const program = await buildProgram([], captureIO(), { run: async () => {} }, true);
@@ -54,4 +55,35 @@ describe('build-time help texts', () => {
     const r = await runCli(['--help'], { env: childEnv({ ORDERLINK_PROFILE: 'work' }) });
     expect(r.stdout).toMatch(/\(default: "work"\)/);
   });
+
+  it('on a terminal the template is laid out at its width exactly as commander does, for every command, from 20 to 233 columns', async () => {
+    // @ts-expect-error: the built bundle has no type declarations
+    const { printedText } = (await import('../dist/bundle/launch.js')) as { printedText(argv: string[], env: NodeJS.ProcessEnv, width?: number): Promise<string | undefined> };
+    const noRun = { run: async () => {} };
+    const argvs = [['--help'], ...(await commandPaths()).map((p) => [...p, '--help'])];
+    let compared = 0;
+    for (const width of [20, 39, 40, 41, 52, 63, 80, 97, 120, 160, 233]) {
+      for (const argv of argvs) {
+        const io = captureIO({ tty: true, columns: width });
+        expect(await main(argv, { io, app: noRun })).toBe(0);
+        expect(await printedText(argv, {}, width), `${argv.join(' ')} at ${width} columns`).toBe(io.stdoutText());
+        compared++;
+      }
+    }
+    expect(compared).toBeGreaterThan(400);
+  }, 120_000);
+
+  it('through the binary on a real terminal (pty) of 60 and 132 columns: the same bytes as commander', async () => {
+    for (const [cols, argv] of [[60, ['--help']], [132, ['orders', '--help']], [60, ['sync', '--help']]] as Array<[number, string[]]>) {
+      const [fast, commander] = await Promise.all([
+        onTerminal(argv, { env: childEnv(), cols }),
+        onTerminal(argv, { env: childEnv({ ORDERLINK_PROFILE: 'default' }), cols }),
+      ]);
+      expect(fast.code).toBe(0);
+      expect(commander.out).toMatch(/Usage: orderlink/);
+      expect(fast.out, `${argv.join(' ')} at ${cols}`).toBe(commander.out);
+      // Laid out for this terminal, not the 80 columns of a pipe.
+      expect(fast.out.replace(/\r\n/g, '\n')).not.toBe((await runCli(argv)).stdout);
+    }
+  }, 60_000);
 });
