@@ -56,7 +56,8 @@ export async function runCommand<O>(
     { signal, ...overrides },
   );
   try {
-    ctx.trace(`command ${name}, run ${ctx.runId}, home ${ctx.paths.home}, profile ${ctx.profile}`);
+    // Only when tracing: the run id is made on first use (lazy-crypto.ts).
+    if (ctx.verbose) ctx.trace(`command ${name}, run ${ctx.runId}, home ${ctx.paths.home}, profile ${ctx.profile}`);
     return await fn(ctx, options);
   } finally {
     ctx.close();

@@ -3,12 +3,12 @@
  * `orders` never touches the keychain, and only commands that need a token open the vault.
  * Tests build contexts with test/helpers/context.ts.
  */
-import { randomUUID } from 'node:crypto';
 import type { IO } from './ui/io.js';
 import { ensureProfileDirs, profilePaths, type ProfilePaths } from './paths.js';
 import { Store } from './store/index.js';
 import { existsSync } from 'node:fs';
 import { OrderlinkError } from './errors.js';
+import { nodeCrypto } from './lazy-crypto.js';
 import { tryLock } from './locks.js';
 import type { Vault, KeychainBackend } from './vault/index.js';
 
@@ -72,7 +72,8 @@ export function createContext(io: IO, opts: GlobalOptions, overrides: ContextOve
   const paths = profilePaths(opts.home, opts.profile);
   let store: Store | undefined;
   let vault: Promise<Vault> | undefined;
-  const runId = randomUUID();
+  // Made on first use (an audit entry, a sync run): a read-only command never loads node:crypto.
+  let runId: string | undefined;
   const now = overrides.now ?? (() => new Date());
 
   const ctx: Context = {
@@ -83,7 +84,9 @@ export function createContext(io: IO, opts: GlobalOptions, overrides: ContextOve
     json: opts.json,
     verbose: opts.verbose,
     env,
-    runId,
+    get runId() {
+      return (runId ??= nodeCrypto().randomUUID());
+    },
     signal: overrides.signal ?? new AbortController().signal,
     now,
     store() {
@@ -136,7 +139,7 @@ export function createContext(io: IO, opts: GlobalOptions, overrides: ContextOve
       return overrides.prompter ?? inquirerPrompter(ctx.signal);
     },
     audit(action, connectionId, detail = {}) {
-      ctx.store().audit.append(runId, action, connectionId, detail, now());
+      ctx.store().audit.append(ctx.runId, action, connectionId, detail, now());
     },
     trace(message) {
       if (opts.verbose) io.err(io.errColor.dim(`[trace] ${message}`));

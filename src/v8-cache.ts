@@ -8,9 +8,12 @@
  *  - the directory is <tmpdir>/node-compile-cache/orderlink-v8-<uid>, beside Node's own compile
  *    cache; it and its parent must be directories (not symlinks) owned by this user and writable
  *    by no one else, ours 0700 — anything else and the cache is neither read nor written;
- *  - an entry is named by the SHA-256 of the file's content and the Node version and
- *    architecture, so a changed bundle never meets an old entry (V8 itself checks only its own
- *    version, flags and the source's length);
+ *  - an entry is named by the file's identity as the OS records it — device, inode, size,
+ *    modification and change times — and the Node version and architecture, so a changed bundle
+ *    never meets an old entry (V8 itself checks only its own version, flags and the source's
+ *    length). Any write to the file moves its change time, which no user can set back; an
+ *    install writes new files (new inodes). No content hash: hashing meant loading node:crypto
+ *    (~2.5 ms) on every start, about what the cache saves;
  *  - an entry is opened without following symlinks and must be a regular file owned by this user
  *    and writable by no one else; new entries are written to a private temporary name (0600,
  *    exclusive) and renamed into place.
@@ -51,6 +54,17 @@ export function cacheDir(base = tmpdir()): string | undefined {
     return dir;
   } catch {
     return undefined;
+  }
+}
+
+/** The file's text and its identity (see the top of this file), read through one descriptor. */
+function readSource(filename: string): { source: string; id: string } {
+  const fd = openSync(filename, O_RDONLY);
+  try {
+    const st = fstatSync(fd, { bigint: true });
+    return { source: readFileSync(fd, 'utf8'), id: [st.dev, st.ino, st.size, st.mtimeNs, st.ctimeNs].map((n) => n.toString(36)).join('-') };
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -103,9 +117,8 @@ export function requireCached<T>(
   (globalThis as Record<symbol, unknown>)[IMPORT_KEY] ??= (specifier: string) => import(specifier);
   const dir = ownCache && uid !== undefined ? cacheDir(base) : undefined;
   if (!dir || uid === undefined) return { exports: require(filename) as T, save: () => {}, cached: false };
-  const source = readFileSync(filename, 'utf8');
-  const { createHash } = require('node:crypto') as typeof import('node:crypto');
-  const entry = join(dir, `${createHash('sha256').update(source).digest('hex')}-${process.version}-${process.arch}.v8`);
+  const { source, id } = readSource(filename);
+  const entry = join(dir, `${id}-${process.version}-${process.arch}.v8`);
   const cachedData = readEntry(entry, uid);
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename, ...(cachedData ? { cachedData } : {}) });
   const mod = { exports: {} as T };

@@ -192,6 +192,9 @@ describe('faults at work', () => {
 
   it('access-ttl shortens access tokens issued from then on', async () => {
     sb.setFaults('access-ttl=1s');
+    // Token times are whole seconds (iat = the second it was issued): a token issued late in a
+    // second would expire moments later, so issue it just after a second begins.
+    await new Promise((r) => setTimeout(r, 1020 - (Date.now() % 1000)));
     const t = await tokens();
     expect(t.expires_in).toBe(1);
     expect((await orders(t.access_token)).status).toBe(200);

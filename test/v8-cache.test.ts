@@ -1,11 +1,11 @@
 /**
  * Node 20's code cache for the start-up bundle (src/v8-cache.ts). Cached bytecode is code that
  * runs, so the rules are the security ones: only in a private folder of this user's, only
- * entries of this user's that no one else can write, keyed by the file's content; and whatever
+ * entries of this user's that no one else can write, keyed by the file's identity (inode, size, modification and change times); and whatever
  * goes wrong, the file still loads and behaves the same.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { chmodSync, statSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, statSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync, mkdirSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheDir, requireCached } from '../src/v8-cache.js';
@@ -22,19 +22,23 @@ afterEach(() => rmSync(base, { recursive: true, force: true }));
 const entries = () => readdirSync(join(base, 'node-compile-cache', `orderlink-v8-${process.getuid!()}`));
 
 describe.skipIf(process.getuid === undefined)('own V8 code cache (Node without a compile cache)', () => {
-  it('the first run writes an entry keyed by content, the next one uses it; the module works both times', async () => {
+  it('the first run writes an entry keyed by the file's identity, the next one uses it; the module works both times', async () => {
     const first = requireCached<{ answer(): number; load(): Promise<{ platform(): string }> }>(file, { base, ownCache: true });
     expect(first.exports.answer()).toBe(42);
     expect(typeof (await first.exports.load()).platform).toBe('function'); // import() reaches Node's loader
     expect(first.cached).toBe(false);
     first.save();
     expect(entries()).toHaveLength(1);
-    expect(entries()[0]).toMatch(new RegExp(`^[0-9a-f]{64}-${process.version}-${process.arch}\\.v8$`));
+    expect(entries()[0]).toMatch(new RegExp(`^[0-9a-z]+(-[0-9a-z]+){4}-${process.version}-${process.arch}\\.v8$`));
     const second = requireCached<{ answer(): number }>(file, { base, ownCache: true });
     expect(second.cached).toBe(true);
     expect(second.exports.answer()).toBe(42);
-    // Same length, other content: another entry, never the old code.
+    // Same length, other content, and the old modification time put back (touch -d): the change
+    // time still moved, so another entry, never the old code.
+    const before = statSync(file);
     writeFileSync(file, "exports.answer = () => 43; exports.load = () => globalThis[Symbol.for('orderlink.import')]('node:os');\n");
+    utimesSync(file, before.atime, before.mtime);
+    expect(statSync(file).size).toBe(before.size);
     const third = requireCached<{ answer(): number }>(file, { base, ownCache: true });
     expect(third.cached).toBe(false);
     expect(third.exports.answer()).toBe(43);

@@ -5,7 +5,7 @@
  * named by `verify()`. It is tamper-evident, not tamper-proof: someone who can rewrite the file
  * can recompute the chain. Details are JSON objects that must never hold a secret.
  */
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../lazy-crypto.js';
 import type { DB } from './db.js';
 
 export interface AuditRow {
@@ -51,7 +51,7 @@ const HEAD_KEY = 'audit_head';
 
 function rowHash(prevHash: string, r: Omit<AuditRow, 'hash' | 'prev_hash'>): string {
   const canonical = JSON.stringify([r.seq, r.at, r.run_id, r.action, r.connection_id, r.detail]);
-  return createHash('sha256').update(prevHash).update('\n').update(canonical).digest('hex');
+  return nodeCrypto().createHash('sha256').update(prevHash).update('\n').update(canonical).digest('hex');
 }
 
 /** Keys whose values are never allowed into the trail, whatever a caller passes. */

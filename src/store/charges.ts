@@ -9,7 +9,7 @@
  * id) + "added" (a new id whose pending_transaction_id names the pending one): whatever order the
  * two arrive in, and even when they arrive in different updates, only one of them is live.
  */
-import * as crypto from 'node:crypto';
+import { nodeCrypto } from '../lazy-crypto.js';
 import type { Statement } from 'better-sqlite3';
 import { isRemovedCharge, type ChargeChange, type NormalizedCharge } from '../domain.js';
 import type { DB } from './db.js';
@@ -20,7 +20,7 @@ export type PageWrite = OrderPageWrite & { charges?: readonly ChargeChange[] };
 
 export function chargeHash(c: NormalizedCharge): string {
   const text = JSON.stringify([c.accountId, c.date, c.datetime, c.merchant, c.amount, c.currency, c.pending, c.category, c.pendingTransactionId]);
-  return crypto.createHash('sha1').update(text).digest('base64');
+  return nodeCrypto().createHash('sha1').update(text).digest('base64');
 }
 
 type Found = { id: number; content_hash: string; deleted_at: string | null };

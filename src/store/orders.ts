@@ -4,7 +4,7 @@
  * on (connection, provider order id) and compare a content hash, so a rerun of a page is a no-op
  * and a provider update (refund, status, total) is applied in place (rule 21).
  */
-import * as crypto from 'node:crypto';
+import { nodeCrypto } from '../lazy-crypto.js';
 import type { Statement, Transaction } from 'better-sqlite3';
 import type { NormalizedOrder, Tombstone } from '../domain.js';
 import type { DB } from './db.js';
@@ -29,12 +29,16 @@ export interface PageWrite {
   now: string;
 }
 
+type OneShot = (alg: string, data: string, enc: 'base64') => string;
 // crypto.hash (Node ≥ 20.12) hashes in one call without a Hash object per order; same digest.
-const oneShot = (crypto as { hash?: (alg: string, data: string, enc: 'base64') => string }).hash;
+// Looked up on the first hash (lazy-crypto.ts): reading orders never loads node:crypto.
+let oneShot: OneShot | null | undefined;
 
 /** A change detector for upserts (not a security boundary): sha1 of the fields we store. */
 export function orderHash(o: NormalizedOrder): string {
   const text = JSON.stringify([o.retailer, o.orderDate, o.status, o.currency, o.subtotal, o.tax, o.shipping, o.discount, o.total, o.refunded, o.items.map((i) => [i.lineNo, i.name, i.sku, i.unitPrice, i.quantity, i.category])]);
+  const crypto = nodeCrypto();
+  oneShot ??= (crypto as { hash?: OneShot }).hash ?? null;
   return oneShot ? oneShot('sha1', text, 'base64') : crypto.createHash('sha1').update(text).digest('base64');
 }
 
