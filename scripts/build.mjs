@@ -22,16 +22,17 @@ const require = createRequire(import.meta.url);
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
 
 /**
- * Every command's --help (and --version) as commander prints it, captured from the tsc build in a
- * child whose stdout is a pipe (80 columns, as for any piped run) and without ORDERLINK_PROFILE;
- * bundled in place of src/help-texts.ts, so `--help` prints without loading commander.
+ * Every command's --help (and --version) as a template of commander's output (scripts/gen-help.mjs),
+ * captured from the tsc build without ORDERLINK_PROFILE, written to dist/bundle/help-texts.cjs and
+ * read by launch.cjs only for --help, so help prints without loading commander.
  */
 const { ORDERLINK_PROFILE: _profile, ...helpEnv } = process.env;
 const helpTexts = execFileSync(process.execPath, [fileURLToPath(new URL('./gen-help.mjs', import.meta.url))], { cwd: ROOT, env: helpEnv, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
 const helpTextsModule = {
   name: 'help-texts',
   setup(b) {
-    b.onLoad({ filter: /[\\/]src[\\/]help-texts\.ts$/ }, () => ({ contents: `export const HELP_TEXTS = ${helpTexts};`, loader: 'js' }));
+    b.onLoad({ filter: /[\\/]src[\\/]help-texts\.ts$/ }, () => ({ contents: "export const helpTexts = () => require('./help-texts.cjs');", loader: 'js' }));
+    b.onResolve({ filter: /^\.\/help-texts\.cjs$/ }, (a) => ({ path: a.path, external: true }));
   },
 };
 
@@ -52,8 +53,8 @@ const bindingsShim = {
 rmSync(new URL('../dist/bundle', import.meta.url), { recursive: true, force: true });
 await build({
   absWorkingDir: ROOT,
-  // launch.js is what bin/orderlink runs; cli.js (commander) is loaded by it when needed.
-  entryPoints: ['src/launch.ts', 'src/cli.ts'],
+  // cli.js (commander) is loaded by launch.cjs (below) when needed.
+  entryPoints: ['src/cli.ts'],
   outdir: 'dist/bundle',
   bundle: true,
   splitting: true,
@@ -64,7 +65,7 @@ await build({
   external: Object.keys(pkg.dependencies).filter((d) => !BUNDLED.has(d)),
   // A CommonJS package bundled into ESM calls require() for Node's built-ins.
   banner: { js: "import { createRequire as __orderlinkRequire } from 'node:module'; const require = __orderlinkRequire(import.meta.url);" },
-  plugins: [bindingsShim, helpTextsModule],
+  plugins: [bindingsShim],
   legalComments: 'none',
   minifyWhitespace: true,
   minifySyntax: true,
@@ -122,3 +123,32 @@ const fast = await build({
   if (n !== dynamic) throw new Error(`build: ${n} import( in orders-fast.cjs for ${dynamic} dynamic imports; check the rewrite`);
   writeFileSync(out.path, text);
 }
+
+/**
+ * launch.cjs: what bin/orderlink (CommonJS, bin/package.json) requires first. CommonJS all the way
+ * for --help and `orders` (help-texts.cjs, orders-fast.cjs): Node's ES module loader, ~4 ms to
+ * start, is only started by the import() of cli.js, for every other command.
+ */
+const cliExternal = {
+  name: 'cli-external',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/cli\.js$/ }, (a) => ({ path: a.path, external: true }));
+  },
+};
+writeFileSync(new URL('../dist/bundle/help-texts.cjs', import.meta.url), `module.exports = ${helpTexts};\n`);
+await build({
+  absWorkingDir: ROOT,
+  entryPoints: ['src/launch.ts'],
+  outfile: 'dist/bundle/launch.cjs',
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20.18',
+  define: { 'import.meta.url': '__orderlinkUrl' },
+  banner: { js: "const __orderlinkUrl = require('node:url').pathToFileURL(__filename).href;" },
+  plugins: [helpTextsModule, cliExternal],
+  legalComments: 'none',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  logLevel: 'warning',
+});

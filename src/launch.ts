@@ -51,8 +51,8 @@ export async function printedText(argv: readonly string[], env: NodeJS.ProcessEn
   if (argv.length === 1 && (last === '--version' || last === '-V')) key = '--version';
   else if ((last === '--help' || last === '-h') && env.ORDERLINK_PROFILE === undefined) key = [...argv.slice(0, -1), '--help'].join('\0');
   else return undefined;
-  const { HELP_TEXTS } = await import('./help-texts.js');
-  if (!Object.hasOwn(HELP_TEXTS, key)) return undefined;
+  const texts = (await import('./help-texts.js')).helpTexts();
+  if (!Object.hasOwn(texts, key)) return undefined;
   const { renderHelp } = await import('./help-layout.js');
-  return renderHelp(HELP_TEXTS[key]!, width);
+  return renderHelp(texts[key]!, width);
 }

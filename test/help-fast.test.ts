@@ -28,7 +28,7 @@ async function commandPaths(): Promise<string[][]> {
 describe('build-time help texts', () => {
   it('the bundle has a text for every command, and each equals commander\'s output', async () => {
     // @ts-expect-error: the built bundle has no type declarations
-    const { printedText } = (await import('../dist/bundle/launch.js')) as { printedText(argv: string[], env: NodeJS.ProcessEnv): Promise<string | undefined> };
+    const { printedText } = (await import('../dist/bundle/launch.cjs')) as { printedText(argv: string[], env: NodeJS.ProcessEnv): Promise<string | undefined> };
     const argvs = [['--help'], ['-h'], ['--version'], ['-V']];
     for (const p of await commandPaths()) argvs.push([...p, '--help'], [...p, '-h']);
     expect(argvs.length).toBeGreaterThan(60);
@@ -47,7 +47,7 @@ describe('build-time help texts', () => {
 
   it('anything else is left to commander: a profile from the environment, help after other flags', async () => {
     // @ts-expect-error: the built bundle has no type declarations
-    const { printedText } = (await import('../dist/bundle/launch.js')) as { printedText(argv: string[], env: NodeJS.ProcessEnv): Promise<string | undefined> };
+    const { printedText } = (await import('../dist/bundle/launch.cjs')) as { printedText(argv: string[], env: NodeJS.ProcessEnv): Promise<string | undefined> };
     expect(await printedText(['--help'], { ORDERLINK_PROFILE: 'work' })).toBeUndefined();
     expect(await printedText(['--json', 'orders', '--help'], {})).toBeUndefined();
     expect(await printedText(['orders', 'nosuch', '--help'], {})).toBeUndefined();
@@ -58,7 +58,7 @@ describe('build-time help texts', () => {
 
   it('on a terminal the template is laid out at its width exactly as commander does, for every command, from 20 to 233 columns', async () => {
     // @ts-expect-error: the built bundle has no type declarations
-    const { printedText } = (await import('../dist/bundle/launch.js')) as { printedText(argv: string[], env: NodeJS.ProcessEnv, width?: number): Promise<string | undefined> };
+    const { printedText } = (await import('../dist/bundle/launch.cjs')) as { printedText(argv: string[], env: NodeJS.ProcessEnv, width?: number): Promise<string | undefined> };
     const noRun = { run: async () => {} };
     const argvs = [['--help'], ...(await commandPaths()).map((p) => [...p, '--help'])];
     let compared = 0;

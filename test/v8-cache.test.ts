@@ -22,7 +22,7 @@ afterEach(() => rmSync(base, { recursive: true, force: true }));
 const entries = () => readdirSync(join(base, 'node-compile-cache', `orderlink-v8-${process.getuid!()}`));
 
 describe.skipIf(process.getuid === undefined)('own V8 code cache (Node without a compile cache)', () => {
-  it('the first run writes an entry keyed by the file's identity, the next one uses it; the module works both times', async () => {
+  it("the first run writes an entry keyed by the file's identity, the next one uses it; the module works both times", async () => {
     const first = requireCached<{ answer(): number; load(): Promise<{ platform(): string }> }>(file, { base, ownCache: true });
     expect(first.exports.answer()).toBe(42);
     expect(typeof (await first.exports.load()).platform).toBe('function'); // import() reaches Node's loader
