@@ -116,10 +116,13 @@ export function schemaVersion(db: DB): number {
 }
 
 export function migrate(db: DB, migrations: readonly Migration[] = MIGRATIONS): number[] {
-  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT`);
   const current = schemaVersion(db);
   const latest = migrations.reduce((m, x) => Math.max(m, x.version), 0);
+  // Up to date (every open of every command): one pragma read, nothing written or parsed. The
+  // table exists once any migration ran: each one records itself there in its own transaction.
+  if (current === latest && current > 0) return [];
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT`);
   if (current > latest) {
     throw new OrderlinkError(
       'DB_TOO_NEW',
