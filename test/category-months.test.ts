@@ -6,10 +6,7 @@
  * orders spanning categories — for both ways of rebuilding the months (one pass over everything,
  * or a GROUP BY per month), across a sum past 2^53, and after an upgrade from schema version 5.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import type { NormalizedOrder } from '../src/connectors/types.js';
 import { migrate, openDatabase } from '../src/store/db.js';
 import { Store } from '../src/store/index.js';
@@ -17,27 +14,9 @@ import { MIGRATIONS } from '../src/store/migrations.js';
 import type { OrderFilter, StatRow } from '../src/store/queries.js';
 import { monthRanges, Rollups, type CategoryRebuild } from '../src/store/rollups.js';
 import { scanPays } from '../src/store/category-months.js';
+import { pick, rng, tempDbFiles } from './helpers/seeded.js';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-const tmpFile = () => {
-  const d = mkdtempSync(join(tmpdir(), 'ol-catmonths-'));
-  dirs.push(d);
-  return join(d, 'o.db');
-};
-
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+const tmpFile = tempDbFiles('ol-catmonths-');
 const CURRENCY: Record<string, string> = { Target: 'USD', Rakuten: 'JPY', Alshaya: 'KWD', IKEA: 'EUR' };
 
 /** Dates cluster around month ends; items mix categories, repeat one within an order, or have none. */

@@ -4,10 +4,7 @@
  * connection); stats answered from them must equal a plain count over the orders for any range;
  * and the indexes the queries were written for must really be the ones SQLite uses.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { currencyExponent } from '../src/connectors/money.js';
 import type { NormalizedOrder } from '../src/connectors/types.js';
 import { migrate, openDatabase } from '../src/store/db.js';
@@ -16,28 +13,9 @@ import { AMOUNT_4DP_FACTORS, MIGRATIONS } from '../src/store/migrations.js';
 import Database from 'better-sqlite3';
 import { ftsQuery, OrderQueries, rollupRanges, type OrderFilter, type OrderRow, type StatRow } from '../src/store/queries.js';
 import { OrderWriter } from '../src/store/orders.js';
+import { pick, rng, tempDbFiles } from './helpers/seeded.js';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-const tmpFile = () => {
-  const d = mkdtempSync(join(tmpdir(), 'ol-queries-'));
-  dirs.push(d);
-  return join(d, 'o.db');
-};
-
-/** A small seeded PRNG, so a failure replays exactly. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+const tmpFile = tempDbFiles('ol-queries-');
 
 const RETAILERS = ['Target', 'Amazon', 'Rakuten', 'Alshaya', 'IKEA'] as const;
 const CURRENCY: Record<string, string> = { Target: 'USD', Amazon: 'USD', Rakuten: 'JPY', Alshaya: 'KWD', IKEA: 'EUR' };
