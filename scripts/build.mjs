@@ -72,10 +72,10 @@ await build({
   logLevel: 'warning',
 });
 /**
- * `orders` and `orders stats` (src/orders-fast.ts) as one CommonJS file: required by launch.js in
+ * `orders` and `orders stats` (src/orders-fast.ts) as one CommonJS file: required by launch.cjs in
  * one read and compile, where the split bundle's path is ~26 ES module chunks through Node's ESM
  * loader. Lazy parts stay lazy (esbuild initialises an imported-later module on first use).
- * It shares no module instances with the split bundle: launch.js runs one or the other.
+ * It shares no module instances with the split bundle: launch.cjs runs one or the other.
  */
 /**
  * node:child_process (the pager's spawn) required on first call rather than when the file loads:

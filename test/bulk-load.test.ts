@@ -12,6 +12,7 @@ import { OrderWriter, type PageWrite } from '../src/store/orders.js';
 import type { NormalizedOrder } from '../src/domain.js';
 import type { SandboxHandle } from '../src/sandbox/index.js';
 import { e2eHome, linkSandbox, sandbox, type E2EHome } from './helpers/e2e.js';
+import { oneItemOrder } from './helpers/orders.js';
 
 const FAST_RETRY = { ORDERLINK_RETRY_BASE_MS: '5', ORDERLINK_RETRY_MAX_ATTEMPTS: '2' };
 
@@ -206,21 +207,7 @@ describe('bulk load, through the real binary', () => {
 });
 
 function order(orderId: string, orderDate: string, total: number): NormalizedOrder {
-  return {
-    orderId,
-    retailer: 'Shop',
-    orderDate,
-    status: 'delivered',
-    currency: 'USD',
-    subtotal: total,
-    tax: 0,
-    shipping: 0,
-    discount: 0,
-    total,
-    refunded: 0,
-    providerUpdatedAt: null,
-    items: [{ lineNo: 1, name: `thing ${orderId}`, sku: null, unitPrice: total, quantity: 1, category: 'Home' }],
-  } as NormalizedOrder;
+  return oneItemOrder({ orderId, orderDate, total, itemName: `thing ${orderId}` });
 }
 
 function page(orders: NormalizedOrder[]): PageWrite {

@@ -15,26 +15,13 @@ import { displayWidth } from '../src/ui/safe-text.js';
 import { childEnv, runCli } from './helpers/cli.js';
 import { tempHome, testContext } from './helpers/context.js';
 import { onTerminal } from './helpers/pty.js';
+import { oneItemOrder } from './helpers/orders.js';
 
 const NOW = new Date('2026-05-01T00:00:00.000Z');
 const LONG = 'An extraordinarily long retailer name that would wrap any table on a narrow terminal';
 
 function order(orderId: string, retailer: string, currency: string, total: number, category: string, day: number): NormalizedOrder {
-  return {
-    orderId,
-    retailer,
-    orderDate: `2026-03-${String(day).padStart(2, '0')}T10:00:00.000Z`,
-    status: 'delivered',
-    currency,
-    subtotal: total,
-    tax: 0,
-    shipping: 0,
-    discount: 0,
-    total,
-    refunded: 0,
-    providerUpdatedAt: null,
-    items: [{ lineNo: 1, name: `Item of ${orderId}`, sku: null, unitPrice: total, quantity: 1, category }],
-  };
+  return oneItemOrder({ orderId, retailer, currency, total, category, orderDate: `2026-03-${String(day).padStart(2, '0')}T10:00:00.000Z` });
 }
 
 let home: string;
