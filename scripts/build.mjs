@@ -103,9 +103,10 @@ const fast = await build({
   target: 'node20.18',
   external: [...Object.keys(pkg.dependencies).filter((d) => !BUNDLED.has(d)), 'better-sqlite3/package.json'],
   // import.meta.url (package-root.ts, ui/render.ts) is the file's own URL, as in the ESM chunks.
-  define: { 'import.meta.url': '__orderlinkUrl' },
+  // Made on first use: most runs never ask (a file URL costs the url module's parser).
+  define: { 'import.meta.url': '__orderlinkMeta.url' },
   // import() goes through src/v8-cache.ts's function (a vm.Script has no module loader).
-  banner: { js: "const __orderlinkUrl = require('node:url').pathToFileURL(__filename).href; const __orderlinkImport = (s) => (globalThis[Symbol.for('orderlink.import')] ?? ((x) => import(x)))(s);" },
+  banner: { js: "const __orderlinkMeta = { get url() { return require('node:url').pathToFileURL(__filename).href; } }; const __orderlinkImport = (s) => (globalThis[Symbol.for('orderlink.import')] ?? ((x) => import(x)))(s);" },
   plugins: [bindingsShim, lazyChildProcess],
   legalComments: 'none',
   minifyWhitespace: true,
@@ -144,8 +145,8 @@ await build({
   format: 'cjs',
   platform: 'node',
   target: 'node20.18',
-  define: { 'import.meta.url': '__orderlinkUrl' },
-  banner: { js: "const __orderlinkUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // launch.ts finds orders-fast.cjs beside itself (import.meta.dirname in ESM, Node ≥ 20.11).
+  define: { 'import.meta.dirname': '__dirname' },
   plugins: [helpTextsModule, cliExternal],
   legalComments: 'none',
   minifyWhitespace: true,

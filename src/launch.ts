@@ -10,21 +10,24 @@
  *    code cache on Node 20 (v8-cache.ts).
  * test/help-fast.test.ts and test/orders-argv.test.ts prove both against commander.
  */
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { ExitCodeValue } from './errors.js';
+import { directWritable, FdSink } from './ui/fd-sink.js';
 
 export async function launch(argv: readonly string[]): Promise<ExitCodeValue> {
   const text = await printedText(argv, process.env, helpWidth());
   if (text !== undefined) {
-    // Like commander's writes through ui/io.ts: a reader that went away (EPIPE) is not an error.
-    process.stdout.on('error', () => {});
-    process.stdout.write(text);
+    // Like commander's writes through ui/io.ts: a reader that went away (EPIPE) is not an error;
+    // a pipe or a file is written without creating process.stdout (ui/fd-sink.ts).
+    const out = directWritable(1) ? new FdSink(1, () => process.stdout) : process.stdout;
+    out.on('error', () => {});
+    out.write(text);
     return 0;
   }
   if (argv.includes('orders')) {
     // One CommonJS file (orders-fast.ts); null when commander must read this argv.
     const { requireCached } = await import('./v8-cache.js');
-    const fast = requireCached<typeof import('./orders-fast.js')>(fileURLToPath(new URL('./orders-fast.cjs', import.meta.url)));
+    const fast = requireCached<typeof import('./orders-fast.js')>(join(import.meta.dirname, 'orders-fast.cjs'));
     const code = await fast.exports.runOrdersFast(argv);
     fast.save();
     if (code !== null) return code;
@@ -37,7 +40,7 @@ export async function launch(argv: readonly string[]): Promise<ExitCodeValue> {
  * terminal, 80 when piped).
  */
 function helpWidth(): number {
-  if (!process.stdout.isTTY) return 80;
+  if (directWritable(1) || !process.stdout.isTTY) return 80;
   return process.stdout.columns || process.stderr.columns || Number(process.env.COLUMNS) || 80;
 }
 

@@ -19,7 +19,7 @@
  *    exclusive) and renamed into place.
  * Any failure (a full disk, a rejected entry) only costs the compile it would have saved.
  */
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import module, { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -86,6 +86,33 @@ function readEntry(file: string, uid: number): Buffer | undefined {
   }
 }
 
+/** Entries kept per user: one per installed build and Node version in use, with room to spare. */
+export const KEEP_ENTRIES = 8;
+
+/**
+ * Keep the `keep` newest entries of `dir` and delete the rest (old builds' entries would
+ * otherwise stay forever, ~150 KB each); temporary files of writers that died go too, once an
+ * hour old. Run only after writing a new entry, so a start that uses the cache never lists the folder.
+ */
+export function pruneEntries(dir: string, keep = KEEP_ENTRIES): void {
+  try {
+    const now = Date.now();
+    const found: Array<{ path: string; mtime: number }> = [];
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      const st = lstatSync(path);
+      if (!st.isFile()) continue;
+      if (name.endsWith('.tmp')) {
+        if (now - st.mtimeMs > 3_600_000) rmSync(path, { force: true });
+      } else if (name.endsWith('.v8')) found.push({ path, mtime: st.mtimeMs });
+    }
+    found.sort((a, b) => b.mtime - a.mtime);
+    for (const old of found.slice(keep)) rmSync(old.path, { force: true });
+  } catch {
+    /* pruning is housekeeping: a failure costs disk space only */
+  }
+}
+
 function writeEntry(file: string, data: Buffer): void {
   const temp = `${file}.${process.pid}.tmp`;
   try {
@@ -98,7 +125,9 @@ function writeEntry(file: string, data: Buffer): void {
     renameSync(temp, file);
   } catch {
     rmSync(temp, { force: true });
+    return;
   }
+  pruneEntries(dirname(file));
 }
 
 /**

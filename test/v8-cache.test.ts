@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chmodSync, statSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync, mkdirSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cacheDir, requireCached } from '../src/v8-cache.js';
+import { cacheDir, KEEP_ENTRIES, requireCached } from '../src/v8-cache.js';
 
 let base: string;
 let file: string;
@@ -68,6 +68,33 @@ describe.skipIf(process.getuid === undefined)('own V8 code cache (Node without a
     expect(r.exports.answer()).toBe(42);
     r.save();
     expect(statSync(entry).mode & 0o777).toBe(0o600);
+  });
+
+  it(`old builds' entries do not pile up: writing one keeps the ${KEEP_ENTRIES} newest, and dead writers' temporary files go after an hour`, () => {
+    const dir = cacheDir(base)!;
+    const day = 86_400;
+    const now = Date.now() / 1000;
+    // Ten entries of older builds, one a day, and two temporary files: one fresh (a writer at work), one stale.
+    for (let i = 1; i <= 10; i++) {
+      const old = join(dir, `old${i}-${process.version}-${process.arch}.v8`);
+      writeFileSync(old, 'x', { mode: 0o600 });
+      utimesSync(old, now - i * day, now - i * day);
+    }
+    writeFileSync(join(dir, 'busy.v8.123.tmp'), 'x');
+    writeFileSync(join(dir, 'dead.v8.456.tmp'), 'x');
+    utimesSync(join(dir, 'dead.v8.456.tmp'), now - 2 * 3600, now - 2 * 3600);
+    requireCached(file, { base, ownCache: true }).save();
+    const left = entries().sort();
+    expect(left.filter((n) => n.endsWith('.v8'))).toHaveLength(KEEP_ENTRIES);
+    // The new entry and the newest old ones stay; the oldest go.
+    expect(left).toContain(`old1-${process.version}-${process.arch}.v8`);
+    expect(left).not.toContain(`old10-${process.version}-${process.arch}.v8`);
+    expect(left).toContain('busy.v8.123.tmp');
+    expect(left).not.toContain('dead.v8.456.tmp');
+    // The module's own entry is among those kept, and is used.
+    expect(requireCached(file, { base, ownCache: true }).cached).toBe(true);
+    // A start that uses the cache lists nothing and deletes nothing.
+    expect(entries().sort()).toEqual(left);
   });
 
   it('with Node\'s own compile cache it is a plain require()', () => {

@@ -5,6 +5,7 @@
  */
 import type { ChalkInstance } from 'chalk';
 import { OrderlinkError } from '../errors.js';
+import { directWritable, FdSink } from './fd-sink.js';
 import { safeChunk, safeLine } from './safe-text.js';
 
 /**
@@ -67,6 +68,11 @@ export interface IO {
   deliver(chunk: string): Promise<void>;
   /** True once stdout's reader has gone away (EPIPE); further output is dropped silently. */
   readonly stdoutClosed: boolean;
+  /**
+   * True when every byte written to stdout so far is in the kernel's hands, so the buffer it came
+   * from may be reused. Only the process's own stdout can say so; other sinks may keep a reference.
+   */
+  stdoutHandedOff(): boolean;
   /** Write a line of diagnostics to stderr. */
   err(line?: string): void;
   /** Read all of stdin (for secrets passed by pipe, never argv). */
@@ -78,7 +84,8 @@ export interface IOOptions {
   stderr: Sink;
   stdoutIsTTY: boolean;
   stderrIsTTY: boolean;
-  stdinIsTTY?: boolean;
+  /** A function when finding out costs something (process.stdin): asked on first use only. */
+  stdinIsTTY?: boolean | (() => boolean);
   columns?: number;
   rows?: number;
   /** false forces colour off (--no-color); undefined decides from env and TTY. */
@@ -87,6 +94,8 @@ export interface IOOptions {
   readStdin?: () => Promise<string>;
   /** chalk's class, when the caller loaded it because some stream gets colour. */
   chalk?: ChalkClass;
+  /** stdout is the process's own (its stream or its descriptor): see IO.stdoutHandedOff. */
+  stdoutIsProcess?: boolean;
 }
 
 export function colorEnabled(isTTY: boolean, flag: boolean | undefined, env: NodeJS.ProcessEnv): boolean {
@@ -109,13 +118,18 @@ export function createIO(opts: IOOptions): IO {
     stderr: opts.stderr,
     stdoutIsTTY: opts.stdoutIsTTY,
     stderrIsTTY: opts.stderrIsTTY,
-    stdinIsTTY: opts.stdinIsTTY ?? false,
+    get stdinIsTTY() {
+      return typeof opts.stdinIsTTY === 'function' ? opts.stdinIsTTY() : (opts.stdinIsTTY ?? false);
+    },
     columns: opts.columns ?? 80,
     ...(opts.rows ? { rows: opts.rows } : {}),
     color,
     errColor,
     get stdoutClosed() {
       return out.closed;
+    },
+    stdoutHandedOff() {
+      return opts.stdoutIsProcess === true && (opts.stdout as { writableLength?: number }).writableLength === 0;
     },
     // The net under the renderers (which sanitise outside text with safeText): stderr is always
     // for people, stdout when it is a terminal. Only our own colours (SGR) survive in such lines.
@@ -207,21 +221,30 @@ function drained(stream: StreamSink): Promise<void> {
   });
 }
 
-/** The real terminal; chalk is imported only when stdout or stderr will be coloured. */
+/**
+ * The real terminal; chalk is imported only when stdout or stderr will be coloured. stdout and
+ * stderr that are a pipe or a file are written directly (fd-sink.ts), so a command that prints
+ * into a pipe never creates Node's process streams; stdin is looked at only when asked.
+ */
 export async function processIO(colorFlag?: boolean): Promise<IO> {
   const env = process.env;
-  const wantsColor = colorEnabled(process.stdout.isTTY === true, colorFlag, env) || colorEnabled(process.stderr.isTTY === true, colorFlag, env);
+  const outDirect = directWritable(1);
+  const errDirect = directWritable(2);
+  const stdoutIsTTY = !outDirect && process.stdout.isTTY === true;
+  const stderrIsTTY = !errDirect && process.stderr.isTTY === true;
+  const wantsColor = colorEnabled(stdoutIsTTY, colorFlag, env) || colorEnabled(stderrIsTTY, colorFlag, env);
   const chalk = wantsColor ? (await import('chalk')).Chalk : undefined;
   return createIO({
     ...(chalk ? { chalk } : {}),
-    stdout: process.stdout,
-    stderr: process.stderr,
-    stdoutIsTTY: process.stdout.isTTY === true,
-    stderrIsTTY: process.stderr.isTTY === true,
-    stdinIsTTY: process.stdin.isTTY === true,
+    stdout: outDirect ? new FdSink(1, () => process.stdout) : process.stdout,
+    stderr: errDirect ? new FdSink(2, () => process.stderr) : process.stderr,
+    stdoutIsTTY,
+    stderrIsTTY,
+    stdinIsTTY: () => process.stdin.isTTY === true,
+    stdoutIsProcess: true,
     // COLUMNS and LINES stand in for a terminal that does not report its size (some CI ptys).
-    columns: process.stdout.columns || process.stderr.columns || Number(env.COLUMNS) || 80,
-    ...(process.stdout.isTTY ? { rows: process.stdout.rows || Number(env.LINES) || 24 } : {}),
+    columns: (outDirect ? 0 : process.stdout.columns) || (errDirect ? 0 : process.stderr.columns) || Number(env.COLUMNS) || 80,
+    ...(stdoutIsTTY ? { rows: process.stdout.rows || Number(env.LINES) || 24 } : {}),
     ...(colorFlag === undefined ? {} : { color: colorFlag }),
     readStdin: readProcessStdin,
   });

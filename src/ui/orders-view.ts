@@ -92,9 +92,8 @@ export async function streamOrders(
     spare = undefined;
     if (chunk === '') return !io.stdoutClosed;
     const ok = await io.write(chunk);
-    // process.stdout (a file, a pipe or a socket here: a terminal gets text) has handed the bytes
-    // to the kernel once nothing is pending. Other streams may keep a reference: no reuse.
-    if (room && io.stdout === process.stdout && process.stdout.writableLength === 0) spare = room;
+    // Reused only once the process's stdout has handed the bytes to the kernel (io.ts).
+    if (room && io.stdoutHandedOff()) spare = room;
     await new Promise<void>((resolve) => setImmediate(resolve));
     return ok && !signal?.aborted;
   };
