@@ -7,22 +7,32 @@
  *  - `orders` and `orders stats`: argv read by commands/orders-argv.ts, which answers only for
  *    argv it reads exactly as commander would and leaves the rest (help, errors, anything
  *    unusual) to commander; run from one CommonJS file (orders-fast.ts), compiled through a
- *    code cache on Node 20 (v8-cache.ts).
+ *    code cache of our own (v8-cache.ts).
  * test/help-fast.test.ts and test/orders-argv.test.ts prove both against commander.
  */
 import { join } from 'node:path';
 import type { ExitCodeValue } from './errors.js';
-import { directWritable, FdSink } from './ui/fd-sink.js';
+import { directWritable, FdSink, outputSettled, processStream } from './ui/fd-sink.js';
 
-export async function launch(argv: readonly string[]): Promise<ExitCodeValue> {
+/**
+ * The exit code, and whether the process may end at once (`process.exit`): every byte of output
+ * went straight to its descriptor (ui/fd-sink.ts) and nothing else is in flight, so there is
+ * nothing for Node to flush, only its heap to tear down. Otherwise it ends by itself.
+ */
+export interface Launched {
+  code: ExitCodeValue;
+  settled: boolean;
+}
+
+export async function launch(argv: readonly string[]): Promise<Launched> {
   const text = await printedText(argv, process.env, helpWidth());
   if (text !== undefined) {
     // Like commander's writes through ui/io.ts: a reader that went away (EPIPE) is not an error;
     // a pipe or a file is written without creating process.stdout (ui/fd-sink.ts).
-    const out = directWritable(1) ? new FdSink(1, () => process.stdout) : process.stdout;
+    const out = directWritable(1) ? new FdSink(1) : processStream(1);
     out.on('error', () => {});
     out.write(text);
-    return 0;
+    return { code: 0, settled: outputSettled() };
   }
   if (argv.includes('orders')) {
     // One CommonJS file (orders-fast.ts); null when commander must read this argv.
@@ -30,9 +40,10 @@ export async function launch(argv: readonly string[]): Promise<ExitCodeValue> {
     const fast = requireCached<typeof import('./orders-fast.js')>(join(import.meta.dirname, 'orders-fast.cjs'));
     const code = await fast.exports.runOrdersFast(argv);
     fast.save();
-    if (code !== null) return code;
+    // orders-fast.cjs has its own copy of ui/fd-sink.ts: it knows whether its output settled.
+    if (code !== null) return { code, settled: fast.exports.outputSettled() };
   }
-  return (await import('./cli.js')).main(argv);
+  return { code: await (await import('./cli.js')).main(argv), settled: false };
 }
 
 /**
@@ -40,7 +51,7 @@ export async function launch(argv: readonly string[]): Promise<ExitCodeValue> {
  * terminal, 80 when piped).
  */
 function helpWidth(): number {
-  if (directWritable(1) || !process.stdout.isTTY) return 80;
+  if (directWritable(1) || !processStream(1).isTTY) return 80;
   return process.stdout.columns || process.stderr.columns || Number(process.env.COLUMNS) || 80;
 }
 

@@ -12,6 +12,8 @@ import { parseOrdersArgv } from './commands/orders-argv.js';
 import { runOrders, runOrdersStats } from './commands/orders.js';
 import type { ExitCodeValue } from './errors.js';
 
+export { outputSettled } from './ui/fd-sink.js';
+
 /** Run `orders` or `orders stats` when argv reads exactly as commander would read it; null otherwise (commander's turn). */
 export async function runOrdersFast(argv: readonly string[]): Promise<ExitCodeValue | null> {
   const parsed = parseOrdersArgv(argv, process.env);

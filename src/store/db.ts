@@ -76,7 +76,9 @@ export function openDatabase(path: string, opts: OpenOptions = {}): DB {
   if (!opts.readonly && path !== ':memory:') createPrivateFile(path);
   let db: DB;
   try {
-    db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+    // Another program holding the file locked (a SQLite browser) is waited for this long, then
+    // reported as busy (exit 7) by errors.ts. Set by better-sqlite3 itself: no PRAGMA to prepare.
+    db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false, timeout: 5000 });
   } catch (err) {
     throw new OrderlinkError('DB_OPEN_FAILED', `cannot open the database at ${path}`, {
       hint: 'Check the file exists and is readable; run `orderlink doctor` for details.',
@@ -84,9 +86,6 @@ export function openDatabase(path: string, opts: OpenOptions = {}): DB {
     });
   }
   try {
-    // Another program holding the file locked (a SQLite browser) is waited for this long, then
-    // reported as busy (exit 7) by errors.ts.
-    db.pragma('busy_timeout = 5000');
     // Reads page 1: a garbage or truncated header fails here (SQLITE_NOTADB), before any write.
     db.prepare('SELECT count(*) FROM sqlite_schema').get();
     configure(db, opts);

@@ -13,6 +13,20 @@
 import { fstatSync, writeSync } from 'node:fs';
 
 type ErrorListener = (err: unknown) => void;
+
+let streamsMade = false;
+
+/**
+ * process.stdout or process.stderr, noting that one was made: from then on, output may be waiting
+ * in a stream's buffer, and the process must end by itself (bin/orderlink), not by exit().
+ */
+export function processStream(fd: 1 | 2): NodeJS.WriteStream {
+  streamsMade = true;
+  return fd === 1 ? process.stdout : process.stderr;
+}
+
+/** True while every byte of output went straight to a descriptor: nothing is left to flush. */
+export const outputSettled = (): boolean => !streamsMade;
 type Event = 'drain' | 'close' | 'error';
 
 /**
@@ -38,7 +52,7 @@ export class FdSink {
 
   constructor(
     private readonly fd: number,
-    private readonly processStream: () => NodeJS.WriteStream,
+    private readonly fallback: () => NodeJS.WriteStream = () => processStream(fd === 2 ? 2 : 1),
   ) {}
 
   get destroyed(): boolean {
@@ -79,7 +93,7 @@ export class FdSink {
   }
 
   private handOver(rest: Uint8Array, cb?: (err?: Error | null) => void): boolean {
-    const stream = this.processStream();
+    const stream = this.fallback();
     this.stream = stream;
     for (const l of this.errorListeners) stream.on('error', l);
     return cb ? stream.write(rest, cb) : stream.write(rest);

@@ -5,7 +5,7 @@
  */
 import type { ChalkInstance } from 'chalk';
 import { OrderlinkError } from '../errors.js';
-import { directWritable, FdSink } from './fd-sink.js';
+import { directWritable, FdSink, processStream } from './fd-sink.js';
 import { safeChunk, safeLine } from './safe-text.js';
 
 /**
@@ -230,21 +230,23 @@ export async function processIO(colorFlag?: boolean): Promise<IO> {
   const env = process.env;
   const outDirect = directWritable(1);
   const errDirect = directWritable(2);
-  const stdoutIsTTY = !outDirect && process.stdout.isTTY === true;
-  const stderrIsTTY = !errDirect && process.stderr.isTTY === true;
+  const stdout = outDirect ? undefined : processStream(1);
+  const stderr = errDirect ? undefined : processStream(2);
+  const stdoutIsTTY = stdout?.isTTY === true;
+  const stderrIsTTY = stderr?.isTTY === true;
   const wantsColor = colorEnabled(stdoutIsTTY, colorFlag, env) || colorEnabled(stderrIsTTY, colorFlag, env);
   const chalk = wantsColor ? (await import('chalk')).Chalk : undefined;
   return createIO({
     ...(chalk ? { chalk } : {}),
-    stdout: outDirect ? new FdSink(1, () => process.stdout) : process.stdout,
-    stderr: errDirect ? new FdSink(2, () => process.stderr) : process.stderr,
+    stdout: stdout ?? new FdSink(1),
+    stderr: stderr ?? new FdSink(2),
     stdoutIsTTY,
     stderrIsTTY,
     stdinIsTTY: () => process.stdin.isTTY === true,
     stdoutIsProcess: true,
     // COLUMNS and LINES stand in for a terminal that does not report its size (some CI ptys).
-    columns: (outDirect ? 0 : process.stdout.columns) || (errDirect ? 0 : process.stderr.columns) || Number(env.COLUMNS) || 80,
-    ...(stdoutIsTTY ? { rows: process.stdout.rows || Number(env.LINES) || 24 } : {}),
+    columns: stdout?.columns || stderr?.columns || Number(env.COLUMNS) || 80,
+    ...(stdoutIsTTY ? { rows: stdout?.rows || Number(env.LINES) || 24 } : {}),
     ...(colorFlag === undefined ? {} : { color: colorFlag }),
     readStdin: readProcessStdin,
   });
