@@ -130,6 +130,30 @@ describe('amazon-seller, Orders API 2026-01-01', () => {
     conn = { id: conn.id, refreshToken: rt };
   });
 
+  it('the same seller linked a second time (a new refresh token) is caught by its first sync: nothing saved, the existing one named', async () => {
+    // LWA says nothing about whose token it is, so the link itself cannot tell.
+    const twin = await linkSeller(h, r, ['--alias', 'again']);
+    const before = rows(h);
+    const res = await h.cli(['--json', 'sync']);
+    expect(res.code).toBe(1);
+    const rep = JSON.parse(res.stdout) as SyncReport;
+    expect(rep.connections.map((c) => c.status)).toEqual(['success', 'failure']);
+    expect(rep.connections[1]!.error).toMatchObject({ code: 'ACCOUNT_ALREADY_LINKED' });
+    expect(rep.connections[1]!.error!.message).toMatch(new RegExp(`connection ${conn.id}\\)`));
+    expect(rep.connections[1]!.error!.hint).toContain(`orderlink disconnect ${twin.id}`);
+    expect(rows(h)).toEqual(before);
+    expect(h.query('SELECT count(*) AS n FROM orders WHERE connection_id = ?', twin.id)).toEqual([{ n: 0 }]);
+    expect(h.query<{ last_error: string }>('SELECT last_error FROM connections WHERE id = ?', twin.id)[0]!.last_error).toMatch(/already holds/);
+    // Every later sync says the same; a person's text output says it too. The hint's command ends it.
+    const text = await h.cli(['sync', String(twin.id)]);
+    expect(text.code).toBe(1);
+    expect(text.stderr + text.stdout).toMatch(/already holds/);
+    const gone = await h.cli(['disconnect', String(twin.id), '--yes']);
+    expect(gone.code, gone.stderr).toBe(0);
+    const after = await h.cli(['--json', 'sync']);
+    expect(after.code, after.stderr).toBe(0);
+  });
+
   it('disconnect removes the local secret and says Amazon has no revocation', async () => {
     const res = await h.cli(['disconnect', String(conn.id), '--yes']);
     expect(res.code, res.stderr).toBe(0);

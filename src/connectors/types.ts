@@ -293,6 +293,13 @@ export interface Connector<Raw = unknown, Cursor = unknown> {
   credentialLifetime?: { idleDays?: number; maxDays?: number };
   /** Named environments and their API hosts (`--env sandbox`); the first is the default. */
   environments?: Record<string, string>;
+  /**
+   * The provider's order ids are unique across all its accounts (Amazon's order ids), so an id
+   * that another live connection of this connector already holds means one account linked twice.
+   * For connectors with no account identity to compare at link time: a first sync that meets its
+   * twin stops before writing anything (src/sync/twin.ts).
+   */
+  globalOrderIds?: boolean;
   /** Docs page for users and connector authors (checked by the contract suite). */
   docs: string;
   /** zod schema of one raw provider record. */

@@ -24,6 +24,7 @@ import { mapRecords, type RecordError } from './pipeline.js';
 import { createPacer } from './ratelimit.js';
 import type { SessionSource } from './session.js';
 import { DEFAULT_MAX_DELETE_PERCENT, DeletionGuard, FEWER_RECORDS_MIN_HELD, FEWER_RECORDS_SHARE } from './guard.js';
+import { TwinCheck } from './twin.js';
 
 export type { RecordError } from './pipeline.js';
 
@@ -175,6 +176,7 @@ export async function syncConnection(o: SyncConnectionOptions): Promise<Connecti
     const writer = store.pageWriter(connector.records);
     const guard = new DeletionGuard(store, conn.id, connector.records ?? 'orders', o.dryRun ? null : o.maxDeletePercent === undefined ? DEFAULT_MAX_DELETE_PERCENT : o.maxDeletePercent);
     const heldBefore = guard.held();
+    const twin = new TwinCheck(store, conn, connector);
     const fetchOrders = connector.fetchOrders.bind(connector);
     const fetchPage = async (c: unknown) => {
       session = await o.session.get('sync (page)');
@@ -251,9 +253,12 @@ export async function syncConnection(o: SyncConnectionOptions): Promise<Connecti
         result.pages++;
         result.fetched += res.records.length;
         result.errors += pageErrors;
-        if (o.dryRun) count(writer.preview(write));
-        else if (stream) held.push(write);
+        if (o.dryRun) {
+          twin.check([write]);
+          count(writer.preview(write));
+        } else if (stream) held.push(write);
         else {
+          twin.check([write]);
           guard.check([write], o.handle);
           const c = writer.commitPage(write);
           guard.committed += c.deleted;
@@ -268,6 +273,7 @@ export async function syncConnection(o: SyncConnectionOptions): Promise<Connecti
       // A stream cut short (by --max-pages) is not a complete update: nothing of it is committed.
       if (stream && held.length) {
         if (complete) {
+          twin.check(held);
           guard.check(held, o.handle);
           for (const c of writer.commitPages(held)) count(c);
         }

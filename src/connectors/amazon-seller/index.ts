@@ -208,6 +208,9 @@ export const amazonSeller = defineConnector<SellerRecord, SellerCursor>({
     completeConfig,
   },
   capabilities: { incremental: true, items: true, refunds: false, deletions: false, revocation: false },
+  // An AmazonOrderId names one order of one seller. LWA tells a self-authorized app nothing about
+  // which seller a refresh token is for, so a seller linked twice is caught at its first sync.
+  globalOrderIds: true,
   descriptor: {
     endpoints: { ...ENDPOINTS },
     pagination: { style: 'cursor', pageSize: { default: 100, max: 100 } },
