@@ -246,16 +246,20 @@ async function benchQueries() {
 /** The columns of `orders --ndjson`, as they are stored, for the sqlite3 baseline. */
 const EXPORT_SQL = `SELECT id, connection_id, order_id, retailer, order_date, status, currency, subtotal, tax, shipping, discount, total, refunded, item_count, first_seen_at, updated_at
   FROM orders WHERE deleted_at IS NULL ORDER BY order_date DESC, id DESC`;
+/** `orderlink export --format ndjson`'s columns (the amounts also in minor units, deleted_at), in its order. */
+const EXPORT_CMD_SQL = `SELECT id, connection_id, order_id, retailer, order_date, status, currency, subtotal, tax, shipping, discount, total, refunded, item_count, first_seen_at, updated_at,
+  subtotal AS subtotal_minor, tax AS tax_minor, shipping AS shipping_minor, discount AS discount_minor, refunded AS refunded_minor, deleted_at
+  FROM orders WHERE deleted_at IS NULL ORDER BY order_date, id`;
 
 async function benchExport() {
-  console.error(`\n6. orders --ndjson of ${BIG_N.toLocaleString()} orders vs sqlite3 -json of the same columns (median of 5, alternating)`);
+  console.error(`\n6. orders --ndjson and export --format ndjson of ${BIG_N.toLocaleString()} orders vs sqlite3 -json of the same columns (median of 5, alternating)`);
   const probe = await run('sqlite3', ['-version']).catch(() => null);
   if (!probe || probe.code !== 0) return row('export --ndjson', 'skipped: no sqlite3 on PATH', null, null, '≤ 1.5×');
   const big = await bigDatabase();
   const home = await freshHome(big);
   const db = join(home, 'profiles', 'default', 'orderlink.db');
   await run(NODE, [BIN, 'orders', '--limit', '1'], { env: { ORDERLINK_HOME: home } }); // migrations, rollups: not the export's cost
-  const t = { ol: [], sq: [], before: [] };
+  const t = { ol: [], sq: [], before: [], ex: [], exSq: [], exBefore: [] };
   // The --before build reads a database of its own schema, made by its own gen-db (same seed, same orders).
   let beforeHome;
   if (BEFORE) {
@@ -272,10 +276,18 @@ async function benchExport() {
     const o = await run(NODE, [BIN, 'orders', '--ndjson'], { env: { ORDERLINK_HOME: home }, discard: true });
     if (o.code !== 0) throw new Error(`export failed: ${o.stderr.slice(0, 200)}`);
     t.ol.push(o.wall);
+    // `orderlink export --format ndjson` (the export command, its record), beside sqlite3 -json of its columns.
+    t.exSq.push((await run('sqlite3', ['-json', db, EXPORT_CMD_SQL], { discard: true })).wall);
+    if (BEFORE) t.exBefore.push((await run(NODE, [BEFORE, 'export', '--format', 'ndjson'], { env: { ORDERLINK_HOME: beforeHome }, discard: true })).wall);
+    const e = await run(NODE, [BIN, 'export', '--format', 'ndjson'], { env: { ORDERLINK_HOME: home }, discard: true });
+    if (e.code !== 0) throw new Error(`export failed: ${e.stderr.slice(0, 200)}`);
+    t.ex.push(e.wall);
   }
   const r = median(t.ol) / median(t.sq);
   row('export --ndjson', `${ms(median(t.ol))} (runs ${t.ol.map((x) => Math.round(x)).join(', ')} ms)`, `${ms(median(t.sq))} sqlite3 -json (runs ${t.sq.map((x) => Math.round(x)).join(', ')} ms)`, `${r.toFixed(2)}×`, '≤ 1.5×');
   if (BEFORE) row('export --ndjson, --before build', `${ms(median(t.before))} (runs ${t.before.map((x) => Math.round(x)).join(', ')} ms)`, `${ms(median(t.sq))} sqlite3 -json`, `${(median(t.before) / median(t.sq)).toFixed(2)}×`, '—');
+  row('export --format ndjson', `${ms(median(t.ex))} (runs ${t.ex.map((x) => Math.round(x)).join(', ')} ms)`, `${ms(median(t.exSq))} sqlite3 -json (runs ${t.exSq.map((x) => Math.round(x)).join(', ')} ms)`, `${(median(t.ex) / median(t.exSq)).toFixed(2)}×`, '≤ 1.5×');
+  if (BEFORE) row('export --format ndjson, --before build', `${ms(median(t.exBefore))} (runs ${t.exBefore.map((x) => Math.round(x)).join(', ')} ms)`, `${ms(median(t.exSq))} sqlite3 -json`, `${(median(t.exBefore) / median(t.exSq)).toFixed(2)}×`, '—');
 }
 
 async function benchStats() {

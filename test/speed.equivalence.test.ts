@@ -12,6 +12,7 @@ import type { NormalizedOrder } from '../src/connectors/types.js';
 import { connectionHandle, Store } from '../src/store/index.js';
 import { captureIO } from '../src/ui/io.js';
 import { escapedBytes, orderRecord, streamOrders } from '../src/ui/orders-view.js';
+import { exportRecord, streamExport } from '../src/ui/export-view.js';
 import { jsonEscapeRaw, safeJson } from '../src/ui/safe-text.js';
 
 const dirs: string[] = [];
@@ -61,6 +62,23 @@ describe('orders --ndjson: the SQL-built lines and the raw-row writer equal safe
       expect(plain.stdoutText()).toBe(expected);
       expect(result).toEqual(slow);
     }
+    // `export --format ndjson`, with and without items: the same, as safeJson(exportRecord(row)).
+    // A row id past 2^53 reaches JavaScript rounded, so only the SQL path (which keeps it exact)
+    // finds that order's items: the expectation looks them up by the exact id too.
+    const itemsOf = store.orders.itemReader();
+    const exact = new Map((store.db.prepare('SELECT id FROM orders').pluck().safeIntegers(true).all() as bigint[]).map((id) => [Number(id), id]));
+    const lossy = [...exact.values()].some((id) => id > BigInt(Number.MAX_SAFE_INTEGER));
+    for (const withItems of [false, true]) {
+      const plainRows = store.orders.list({}, 'date');
+      const its = (o: { id: number }) => (withItems ? itemsOf(exact.get(o.id) ?? o.id) : undefined);
+      const expected = plainRows.map((o) => safeJson(exportRecord(o, handles, its(o))) + '\n').join('');
+      for (const rows of [store.orders.iterate({}, 'date'), ...(withItems && lossy ? [] : [plainRows])]) {
+        let text = '';
+        const counts = await streamExport(async (c) => ((text += c), true), rows, 'ndjson', handles, withItems ? itemsOf : undefined);
+        expect(text).toBe(expected);
+        expect(counts).toEqual({ orders: plainRows.length, items: plainRows.reduce((n, o) => n + (its(o)?.length ?? 0), 0), stopped: false });
+      }
+    }
   }
   /** How many rows SQLite formats (strings) and how many it hands back to JavaScript (ids). */
   const paths = (store: Store, handles: Map<number, string>) => {
@@ -77,6 +95,8 @@ describe('orders --ndjson: the SQL-built lines and the raw-row writer equal safe
     await expectSame(store, handles);
     // SQLite really builds these lines (hostile text included): none goes back to JavaScript.
     expect(paths(store, handles)).toEqual({ sql: 453, js: 0 });
+    for (const v of store.orders.iterate({}, 'date').lines(handles, { exportFields: true })!) expect(typeof v).toBe('string');
+    for (const [v] of store.orders.iterate({}, 'date').openLines(handles)!) expect(typeof v).toBe('string');
     store.close();
   });
 

@@ -12,7 +12,7 @@ import type { App } from '../cli.js';
 import type { Context } from '../context.js';
 import { OrderlinkError, usageError } from '../errors.js';
 import { connectionHandle } from '../store/index.js';
-import type { ItemRow, OrderFilter } from '../store/index.js';
+import type { OrderFilter } from '../store/index.js';
 import { printJson } from '../ui/render.js';
 import { buildFilter, filterFlags, type FilterOptions } from './orders.js';
 
@@ -76,10 +76,7 @@ export async function runExport(ctx: Context, o: ExportOptions): Promise<number>
 
   if (format === 'sqlite') return exportToSqlite(ctx, file!, o, filter);
 
-  // OrderQueries.items' statement, prepared once for the whole export (one lookup per order, by
-  // the primary key, while the orders are being read: better-sqlite3 allows reads meanwhile).
-  const itemStmt = o.items ? store.db.prepare('SELECT line_no AS lineNo, name, sku, unit_price AS unitPrice, quantity, category FROM order_items WHERE order_ref = ? ORDER BY line_no') : undefined;
-  const items = itemStmt ? (id: number) => itemStmt.all(id) as ItemRow[] : undefined;
+  const items = o.items ? store.orders.itemReader() : undefined;
   const rows = store.orders.iterate(filter, 'date');
   const { streamExport } = await import('../ui/export-view.js');
   if (!file) {

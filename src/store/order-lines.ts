@@ -1,5 +1,5 @@
 /**
- * `orders --ndjson` lines written by SQLite itself (issue 12's export goal): one `printf` per row
+ * `orders --ndjson` and `export` NDJSON lines written by SQLite itself (issue 12's export goal): one `printf` per row
  * builds the whole line, so better-sqlite3 hands JavaScript one string instead of seventeen
  * values, and JavaScript builds nothing. The line is `JSON.stringify(orderRecord(row, handles))`
  * byte for byte, before the escapes safeJson adds (DEL, C1, bidi, U+2028/2029), which the writer
@@ -21,6 +21,8 @@ import { EXPONENTS_NOT_2 } from '../connectors/money.js';
 
 const SAFE = Number.MAX_SAFE_INTEGER;
 const AMOUNTS = ['subtotal', 'tax', 'shipping', 'discount', 'total', 'refunded'] as const;
+/** exportRecord's `*_minor` fields, in its order (total_minor is orderRecord's). */
+const EXPORT_MINOR = ['subtotal', 'tax', 'shipping', 'discount', 'refunded'] as const;
 
 /** With more connections than this, the lines are not built in SQL (the handle CASE grows per row). */
 export const MAX_SQL_HANDLES = 64;
@@ -32,8 +34,18 @@ export interface LineSql {
   params: Record<string, string | number>;
 }
 
+export interface LineOptions {
+  /**
+   * `orderlink export`'s record (exportRecord, src/ui/export-view.ts): after orderRecord's fields,
+   * the other amounts in minor units and `deleted_at`.
+   */
+  exportFields?: boolean;
+  /** Leave the object open (no closing `}` and newline): the caller appends the items. */
+  open?: boolean;
+}
+
 /** `handles`: connection id → handle, as orderRecord shows it (`connection`); others are null. */
-export function orderLineSql(handles: ReadonlyMap<number, string>): LineSql | null {
+export function orderLineSql(handles: ReadonlyMap<number, string>, opts: LineOptions = {}): LineSql | null {
   if (handles.size > MAX_SQL_HANDLES) return null;
   const params: Record<string, string | number> = {};
   const whens: string[] = [];
@@ -59,12 +71,15 @@ export function orderLineSql(handles: ReadonlyMap<number, string>): LineSql | nu
     const fmt =
       '{"id":%d,"connection_id":%d,"connection":%s,"order_id":%s,"retailer":%s,"order_date":%s,"status":%s,"currency":%s,' +
       AMOUNTS.map((a) => `"${a}":"${money.fmt}",`).join('') +
-      '"total_minor":%d,"item_count":%d,"first_seen_at":%s,"updated_at":%s}\n';
+      '"total_minor":%d,"item_count":%d,"first_seen_at":%s,"updated_at":%s' +
+      (opts.exportFields ? EXPORT_MINOR.map((a) => `,"${a}_minor":%d`).join('') + ',"deleted_at":%s' : '') +
+      (opts.open ? '' : '}\n');
     const args = [
       'o.id', 'o.connection_id', connection,
       ...['o.order_id', 'o.retailer', 'o.order_date', 'o.status', 'o.currency'].map((c) => `json_quote(${c})`),
       ...AMOUNTS.flatMap((a) => money.args(`o.${a}`)),
       'o.total', 'o.item_count', 'json_quote(o.first_seen_at)', 'json_quote(o.updated_at)',
+      ...(opts.exportFields ? [...EXPORT_MINOR.map((a) => `o.${a}`), 'json_quote(o.deleted_at)'] : []),
     ];
     return `printf('${fmt}', ${args.join(', ')})`;
   };

@@ -18,6 +18,13 @@ export const RAW = {
   discount: 10, total: 11, refunded: 12, itemCount: 13, firstSeenAt: 14, updatedAt: 15, deletedAt: 16,
 } as const;
 
+/** A raw row (RAW's positions) as the OrderRow object `iterate` gives. */
+export function rowFromRaw(r: readonly unknown[]): OrderRow {
+  const row = {} as Record<keyof typeof RAW, unknown>;
+  for (const [k, i] of Object.entries(RAW)) row[k as keyof typeof RAW] = r[i];
+  return row as unknown as OrderRow;
+}
+
 /**
  * What `iterate` returns: the matching rows as OrderRow objects, one at a time (the statement
  * starts on the first `next()`), the same rows as plain arrays (`raw()`, columns at RAW's
@@ -52,12 +59,24 @@ export class OrderRowStream implements IterableIterator<OrderRow> {
    * before safeJson's escapes; a row SQLite does not format comes as its id (a bigint: read it
    * with `rawRow`, while iterating). null when the lines cannot be built in SQL.
    */
-  lines(handles: ReadonlyMap<number, string>): IterableIterator<string | bigint> | null {
-    const line = orderLineSql(handles);
+  lines(handles: ReadonlyMap<number, string>, opts: { exportFields?: boolean } = {}): IterableIterator<string | bigint> | null {
+    const line = orderLineSql(handles, opts);
     if (!line) return null;
     const stmt = this.db.prepare(`SELECT ${line.expr} ${this.from}`).pluck().safeIntegers(true);
-    const args = Object.keys(line.params).length ? [...this.args, line.params] : this.args;
-    return stmt.iterate(...args) as IterableIterator<string | bigint>;
+    return stmt.iterate(...this.withParams(line.params)) as IterableIterator<string | bigint>;
+  }
+  /**
+   * `export --items` lines: the export record left open for its items, with the order's row id
+   * and currency (to read and format the items): `[line or id, id, currency]`, as lines() says.
+   */
+  openLines(handles: ReadonlyMap<number, string>): IterableIterator<[string | bigint, bigint, string]> | null {
+    const line = orderLineSql(handles, { exportFields: true, open: true });
+    if (!line) return null;
+    const stmt = this.db.prepare(`SELECT ${line.expr}, o.id, o.currency ${this.from}`).raw(true).safeIntegers(true);
+    return stmt.iterate(...this.withParams(line.params)) as IterableIterator<[string | bigint, bigint, string]>;
+  }
+  private withParams(params: Record<string, string | number>): unknown[] {
+    return Object.keys(params).length ? [...this.args, params] : this.args;
   }
   /** One row as `raw()` gives it, by id (inside `lines()`'s iteration: the same snapshot). */
   rawRow(id: bigint): unknown[] {

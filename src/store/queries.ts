@@ -290,9 +290,17 @@ export class OrderQueries {
   }
 
   items(orderRowId: number): ItemRow[] {
-    return this.db
-      .prepare('SELECT line_no AS lineNo, name, sku, unit_price AS unitPrice, quantity, category FROM order_items WHERE order_ref = ? ORDER BY line_no')
-      .all(orderRowId) as ItemRow[];
+    return this.itemReader()(orderRowId);
+  }
+
+  /**
+   * items() with its statement prepared once, for reading the items of many orders (an export: one
+   * lookup per order by the primary key while the orders are read; better-sqlite3 allows reads
+   * meanwhile). Row ids past 2^53 are taken as bigints.
+   */
+  itemReader(): (orderRowId: number | bigint) => ItemRow[] {
+    const stmt = this.db.prepare('SELECT line_no AS lineNo, name, sku, unit_price AS unitPrice, quantity, category FROM order_items WHERE order_ref = ? ORDER BY line_no');
+    return (id) => stmt.all(id) as ItemRow[];
   }
 
   /**

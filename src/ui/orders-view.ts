@@ -8,7 +8,7 @@ import { OrderRowStream, RAW, type ItemRow, type OrderRow, type OrderSummary } f
 import type { IO } from './io.js';
 import { csvEscape, renderKeyValues, renderTable, type Column, type Format } from './render.js';
 import { statusColor } from './format.js';
-import { jsonEscapeRaw, safeJson, safeText, tsvCell } from './safe-text.js';
+import { JSON_ESCAPED, jsonEscapeRaw, safeJson, safeText, tsvCell } from './safe-text.js';
 
 /** Connection id → its handle (`sandbox:work`), for display. */
 export type Handles = ReadonlyMap<number, string>;
@@ -135,7 +135,7 @@ export async function streamOrders(
  * terminal gets text (io.write sanitises). `room`: the buffer the bytes are in.
  */
 function jsonChunk(text: string, tty: boolean, spare?: Buffer): { chunk: string | Uint8Array; room?: Buffer } {
-  if (tty || text === '') return { chunk: NEEDS_ESCAPE.test(text) ? jsonEscapeRaw(text) : text };
+  if (tty || text === '') return { chunk: JSON_ESCAPED.test(text) ? jsonEscapeRaw(text) : text };
   // Room for the worst case (3 bytes per UTF-16 unit) spares Buffer.from its measuring pass.
   const room = spare && spare.length >= text.length * 3 ? spare : Buffer.allocUnsafe(text.length * 3);
   const bytes = room.subarray(0, room.write(text, 'utf8'));
@@ -162,8 +162,6 @@ export function escapedBytes(b: Uint8Array): boolean {
 
 /** A string JSON.stringify writes as itself in quotes: no quote, backslash, control or surrogate. */
 const PLAIN_STRING = /^[^"\\\x00-\x1f\ud800-\udfff]*$/;
-/** What jsonEscapeRaw (inside safeJson) rewrites. */
-const NEEDS_ESCAPE = /[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u061c\u200e\u200f\u2028\u2029]/;
 const jsonString = (s: unknown): string => (typeof s === 'string' && PLAIN_STRING.test(s) ? `"${s}"` : JSON.stringify(s));
 
 /**

@@ -138,6 +138,9 @@ export function safeJson(value: unknown, indent?: number): string {
   return jsonEscapeRaw(JSON.stringify(value, bigintReplacer, indent));
 }
 
+/** What jsonEscapeRaw rewrites: a test before the replace spares text that has none a copy. */
+export const JSON_ESCAPED = /[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u061c\u200e\u200f\u2028\u2029]/;
+
 /** Post-process JSON text (already valid) so DEL, C1, bidi and U+2028/2029 appear as \u escapes. */
 export function jsonEscapeRaw(json: string): string {
   return json.replace(/[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u061c\u200e\u200f\u2028\u2029]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
