@@ -15,10 +15,16 @@ import type { ExitCodeValue } from './errors.js';
 import { directWritable, FdSink, outputSettled, processStream } from './ui/fd-sink.js';
 
 /**
- * The exit code, and whether the process may end at once (`process.exit`): every byte of output
- * went straight to its descriptor (ui/fd-sink.ts) and nothing else is in flight, so there is
- * nothing for Node to flush, only its heap to tear down. Otherwise it ends by itself.
+ * The exit code, and whether the process may end at once (`process.exit`) rather than by itself:
+ *  - every byte of output went straight to its descriptor (ui/fd-sink.ts) and nothing else is in
+ *    flight, so there is nothing for Node to flush, only its heap to tear down;
+ *  - or the command was interrupted (Ctrl-C): output still queued for a reader that stalled
+ *    (`orders --ndjson | less`, paused) would otherwise keep the process alive; it is dropped,
+ *    as any Unix tool's is when interrupted. The command has cleaned up before it returned.
  */
+/** ExitCode.INTERRUPTED (errors.ts; test/fd-sink.test.ts fails if they part): not imported, so launch.cjs stays small. */
+const INTERRUPTED = 130;
+
 export interface Launched {
   code: ExitCodeValue;
   settled: boolean;
@@ -41,9 +47,10 @@ export async function launch(argv: readonly string[]): Promise<Launched> {
     const code = await fast.exports.runOrdersFast(argv);
     fast.save();
     // orders-fast.cjs has its own copy of ui/fd-sink.ts: it knows whether its output settled.
-    if (code !== null) return { code, settled: fast.exports.outputSettled() };
+    if (code !== null) return { code, settled: code === INTERRUPTED || fast.exports.outputSettled() };
   }
-  return { code: await (await import('./cli.js')).main(argv), settled: false };
+  const code = await (await import('./cli.js')).main(argv);
+  return { code, settled: code === INTERRUPTED };
 }
 
 /**

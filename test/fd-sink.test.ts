@@ -69,6 +69,30 @@ describe('output straight to the descriptor, through the binary', () => {
     expect(toFile(['orders', '--ndjson']).bytes.toString('utf8').trim().split('\n')).toHaveLength(3_000);
   });
 
+  it.each([[['orders', '--ndjson']], [['export', '--format', 'ndjson', '--items']]])('Ctrl-C while the reader has stalled (a pager left open): heard at once, exit 130 (%j)', async (args) => {
+    // stdout is a pipe nobody reads: 3,000 orders are far more than it holds.
+    const child = spawn(process.execPath, [BIN, '--home', h.home, ...args], { env: h.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.pause();
+    let err = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+    // Wait until the pipe is full (the child has written all it can), then interrupt.
+    await new Promise<void>((resolve) => {
+      const t = setInterval(() => {
+        if (child.stdout!.readableLength > 0) {
+          clearInterval(t);
+          resolve();
+        }
+      }, 50);
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    const started = Date.now();
+    child.kill('SIGINT');
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(code).toBe(130);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(err).not.toMatch(/at .*\.js:\d+/);
+  });
+
   it('a reader that leaves early (| head -n 2, or a closed socket): the command stops, exits 0, says nothing', async () => {
     const head = throughShellPipe(['orders', '--ndjson'], 'head -n 2');
     expect(head.status).toBe('0');
@@ -112,10 +136,14 @@ describe('FdSink on a real FIFO', () => {
   it('a full pipe (EAGAIN) hands the rest to a stream: every byte arrives, in order', async () => {
     const { reader, writer } = fifo();
     let handedOver = false;
-    const sink = new FdSink(writer, () => {
-      handedOver = true;
-      return new net.Socket({ fd: writer, readable: false, writable: true }) as unknown as NodeJS.WriteStream;
-    });
+    const sink = new FdSink(
+      writer,
+      () => {
+        handedOver = true;
+        return new net.Socket({ fd: writer, readable: false, writable: true }) as unknown as NodeJS.WriteStream;
+      },
+      Infinity, // no size limit: the pipe's own refusal hands over
+    );
     const io = createIO({ stdout: sink, stderr: { write: () => true }, stdoutIsTTY: false, stderrIsTTY: false, env: {}, stdoutIsProcess: true });
     const chunks: Buffer[] = [];
     const source = new net.Socket({ fd: reader, readable: true, writable: false });
@@ -132,6 +160,29 @@ describe('FdSink on a real FIFO', () => {
     await new Promise<void>((resolve) => (sink as unknown as { stream: net.Socket }).stream.end(resolve));
     await ended;
     expect(Buffer.concat(chunks).toString('utf8')).toBe(parts.join(''));
+  });
+
+  it('past the first 64 KiB the stream takes over (a stalled reader must not block the event loop), in order', () => {
+    const file = join(dir, 'direct.out');
+    const fd = openSync(file, 'w');
+    let handedOverAt = -1;
+    let written = 0;
+    const later: string[] = [];
+    const stream = { write: (c: Uint8Array | string) => (later.push(Buffer.from(c).toString('utf8')), true), on: () => stream, once: () => stream, removeListener: () => stream, destroyed: false, writableLength: 0 };
+    const sink = new FdSink(fd, () => {
+      handedOverAt = written;
+      return stream as unknown as NodeJS.WriteStream;
+    });
+    const parts = Array.from({ length: 20 }, (_, i) => `${String(i).padStart(4, '0')}:${'y'.repeat(5_000)}\n`);
+    for (const p of parts) {
+      expect(sink.write(p)).toBe(true);
+      written += Buffer.byteLength(p);
+    }
+    closeSync(fd);
+    // 13 parts of 5,006 bytes fit in 65,536; the 14th and every later one are the stream's.
+    expect(handedOverAt).toBe(13 * 5_006);
+    expect(readFileSync(file, 'utf8')).toBe(parts.slice(0, 13).join(''));
+    expect(later.join('')).toBe(parts.slice(13).join(''));
   });
 
   it('a descriptor that fails (here not open for writing) is an OUTPUT_FAILED error, and later writes are dropped', async () => {

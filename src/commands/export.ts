@@ -80,7 +80,7 @@ export async function runExport(ctx: Context, o: ExportOptions): Promise<number>
   const rows = store.orders.iterate(filter, 'date');
   const { streamExport } = await import('../ui/export-view.js');
   if (!file) {
-    const r = await streamExport((chunk) => ctx.io.write(chunk), rows, format, handles, items, ctx.signal);
+    const r = await streamExport((chunk) => ctx.io.write(chunk, ctx.signal), rows, format, handles, items, ctx.signal);
     // Ctrl-C: exit 130. The reader left (`| head`): exit 0, quietly.
     if (ctx.signal.aborted) throw new OrderlinkError('INTERRUPTED', 'interrupted', { kind: 'interrupted' });
     if (r.orders === 0 && !store.orders.hasAny()) ctx.io.err('No orders yet: link an account (`orderlink link`) and run `orderlink sync` first.');

@@ -6,13 +6,19 @@
  * and pipes on Linux anyway: the bytes have reached the kernel when write() returns.
  *
  * What a stream adds is kept: a broken pipe (EPIPE) or a full disk is an 'error' event, as
- * io.ts's watch() expects. A descriptor in non-blocking mode (a pipe shared with a parent whose
- * Node or libuv set O_NONBLOCK) can refuse with EAGAIN when the pipe is full: from then on the
- * rest goes through the real process stream, which waits for room, in order.
+ * io.ts's watch() expects. Past the first DIRECT_LIMIT bytes the rest goes through the real
+ * process stream, in order: a blocking write to a pipe whose reader has stalled would hold the
+ * event loop, so Ctrl-C would not be heard until the reader moved (`orders --ndjson | less`);
+ * the stream waits for room without blocking. Start-up-sized output never gets there. A
+ * descriptor in non-blocking mode (a pipe shared with a parent whose Node or libuv set
+ * O_NONBLOCK) can also refuse with EAGAIN when the pipe is full: the stream takes over then too.
  */
 import { fstatSync, writeSync } from 'node:fs';
 
 type ErrorListener = (err: unknown) => void;
+
+/** Bytes written directly before the stream takes over: what a Linux pipe holds (64 KiB). */
+export const DIRECT_LIMIT = 64 * 1024;
 
 let streamsMade = false;
 
@@ -49,10 +55,12 @@ export class FdSink {
   private readonly errorListeners: ErrorListener[] = [];
   /** A write failed (EPIPE, ENOSPC): nothing more is written, as with a destroyed stream. */
   private failed = false;
+  private written = 0;
 
   constructor(
     private readonly fd: number,
     private readonly fallback: () => NodeJS.WriteStream = () => processStream(fd === 2 ? 2 : 1),
+    private readonly limit = DIRECT_LIMIT,
   ) {}
 
   get destroyed(): boolean {
@@ -67,6 +75,8 @@ export class FdSink {
   write(chunk: string | Uint8Array, cb?: (err?: Error | null) => void): boolean {
     if (this.stream) return cb ? this.stream.write(chunk, cb) : this.stream.write(chunk);
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    if (this.written + bytes.length > this.limit && !this.failed) return this.handOver(bytes, cb);
+    this.written += bytes.length;
     let done = 0;
     while (done < bytes.length && !this.failed) {
       try {

@@ -58,8 +58,10 @@ export interface IO {
    * false once the reader has gone (`orders --ndjson | head`): the caller stops producing and
    * exits 0, as Unix tools do. Any other write failure (a full disk) rejects. Bytes are UTF-8
    * text already encoded (a big export encodes its own chunks); a terminal gets them sanitised.
+   * `signal` (Ctrl-C) ends the wait for a reader that has stalled (`… | less`, paused): the
+   * caller sees the signal aborted and stops.
    */
-  write(chunk: string | Uint8Array): Promise<boolean>;
+  write(chunk: string | Uint8Array, signal?: AbortSignal): Promise<boolean>;
   /**
    * Write to stdout and resolve only once the stream has accepted the bytes (its write callback
    * succeeded); reject with OUTPUT_FAILED on any failure, a broken pipe (EPIPE) and a full disk
@@ -139,12 +141,12 @@ export function createIO(opts: IOOptions): IO {
     err(line = '') {
       if (!err.closed) opts.stderr.write(safeLine(line) + '\n');
     },
-    async write(chunk) {
+    async write(chunk, signal) {
       // A stream can also be torn down without an 'error' (a child's stdin when the child exits).
       if (!out.closed && isStream(opts.stdout) && opts.stdout.destroyed) out.closed = true;
       if (out.closed) return false;
       const text = opts.stdoutIsTTY ? safeChunk(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')) : chunk;
-      if (opts.stdout.write(text) === false && isStream(opts.stdout)) await drained(opts.stdout);
+      if (opts.stdout.write(text) === false && isStream(opts.stdout)) await drained(opts.stdout, signal);
       if (out.failure) {
         throw new OrderlinkError('OUTPUT_FAILED', `cannot write to standard output (${out.failure})`, {
           hint: 'Check where the output goes (a full disk, a closed terminal) and run the command again.',
@@ -204,20 +206,22 @@ function watch(sink: Sink): SinkState {
   return state;
 }
 
-/** Resolve when the stream can take more (or is gone: its error/close ends the wait too). */
-function drained(stream: StreamSink): Promise<void> {
+/** Resolve when the stream can take more (or is gone: its error/close ends the wait too, as does `signal`). */
+function drained(stream: StreamSink, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     // A stream destroyed by a failed write emits 'error'/'close' on a later tick; let them land.
-    if (stream.destroyed) return void setImmediate(resolve);
+    if (stream.destroyed || signal?.aborted) return void setImmediate(resolve);
     const done = () => {
       stream.removeListener('drain', done);
       stream.removeListener('close', done);
       stream.removeListener('error', done);
+      signal?.removeEventListener('abort', done);
       resolve();
     };
     stream.once('drain', done);
     stream.once('close', done);
     stream.once('error', done);
+    signal?.addEventListener('abort', done, { once: true });
   });
 }
 

@@ -91,7 +91,7 @@ export async function streamOrders(
     buf = '';
     spare = undefined;
     if (chunk === '') return !io.stdoutClosed;
-    const ok = await io.write(chunk);
+    const ok = await io.write(chunk, signal);
     // Reused only once the process's stdout has handed the bytes to the kernel (io.ts).
     if (room && io.stdoutHandedOff()) spare = room;
     await new Promise<void>((resolve) => setImmediate(resolve));
