@@ -65,7 +65,8 @@ describe('orders --ndjson: the SQL-built lines and the raw-row writer equal safe
     // `export --format ndjson`, with and without items: the same, as safeJson(exportRecord(row)).
     // A row id past 2^53 reaches JavaScript rounded, so only the SQL path (which keeps it exact)
     // finds that order's items: the expectation looks them up by the exact id too.
-    const itemsOf = store.orders.itemReader();
+    const byOrder = store.orders.itemsByOrder();
+    const itemsOf = (id: number | bigint) => byOrder([id]).get(String(id)) ?? [];
     const exact = new Map((store.db.prepare('SELECT id FROM orders').pluck().safeIntegers(true).all() as bigint[]).map((id) => [Number(id), id]));
     const lossy = [...exact.values()].some((id) => id > BigInt(Number.MAX_SAFE_INTEGER));
     for (const withItems of [false, true]) {
@@ -74,7 +75,7 @@ describe('orders --ndjson: the SQL-built lines and the raw-row writer equal safe
       const expected = plainRows.map((o) => safeJson(exportRecord(o, handles, its(o))) + '\n').join('');
       for (const rows of [store.orders.iterate({}, 'date'), ...(withItems && lossy ? [] : [plainRows])]) {
         let text = '';
-        const counts = await streamExport(async (c) => ((text += c), true), rows, 'ndjson', handles, withItems ? itemsOf : undefined);
+        const counts = await streamExport(async (c) => ((text += c), true), rows, 'ndjson', handles, withItems ? byOrder : undefined);
         expect(text).toBe(expected);
         expect(counts).toEqual({ orders: plainRows.length, items: plainRows.reduce((n, o) => n + (its(o)?.length ?? 0), 0), stopped: false });
       }
@@ -126,6 +127,29 @@ describe('orders --ndjson: the SQL-built lines and the raw-row writer equal safe
     // The odd currencies (ı, ſ, é€$) and every integer past 2^53 − 1 (the id included) go to JavaScript.
     expect(p.js).toBe(3 + big.filter((v) => v > 2n ** 53n - 1n || v < -(2n ** 53n - 1n)).length * 7 + 1);
     expect(p.sql + p.js).toBe(453);
+    store.close();
+  });
+
+  it('export --items across several item batches (1,234 orders): the same bytes and counts', async () => {
+    const store = Store.open(tmpDb(), 'default');
+    const id = store.connections.insert({ connector: 'sandbox', retailer: '*', alias: 'a', providerType: 'direct', tokenRef: null, scopes: '', accountLabel: null, baseUrl: null }).id;
+    // Some orders without items, some with two, and line amounts past 2^53 (written as digit strings).
+    const many = orders(1_234).map((o, k) =>
+      k % 5 === 0 ? { ...o, items: [] }
+      : k % 7 === 0 ? { ...o, items: [...o.items, { ...o.items[0]!, lineNo: 2, name: 'second' }] }
+      : k % 11 === 0 ? { ...o, items: [{ ...o.items[0]!, unitPrice: 2 ** 52 + k, quantity: 3 }] }
+      : o,
+    );
+    store.orderWriter().commitPage({ connectionId: id, orders: many, tombstones: [], cursor: null, runRowId: null, fetched: 0, errors: 0, now: '2026-05-01T00:00:00.000Z' });
+    const handles = new Map([[id, 'sandbox:a']]);
+    const byOrder = store.orders.itemsByOrder();
+    const all = store.orders.list({}, 'date');
+    const expected = all.map((o) => safeJson(exportRecord(o, handles, store.orders.items(o.id))) + '\n').join('');
+    let text = '';
+    const counts = await streamExport(async (c) => ((text += c), true), store.orders.iterate({}, 'date'), 'ndjson', handles, byOrder);
+    expect(text).toBe(expected);
+    expect(text).toMatch(/"amount_minor":"\d{16,}"/);
+    expect(counts).toEqual({ orders: 1_234, items: all.reduce((n, o) => n + store.orders.items(o.id).length, 0), stopped: false });
     store.close();
   });
 

@@ -76,7 +76,7 @@ export async function runExport(ctx: Context, o: ExportOptions): Promise<number>
 
   if (format === 'sqlite') return exportToSqlite(ctx, file!, o, filter);
 
-  const items = o.items ? store.orders.itemReader() : undefined;
+  const items = o.items ? store.orders.itemsByOrder() : undefined;
   const rows = store.orders.iterate(filter, 'date');
   const { streamExport } = await import('../ui/export-view.js');
   if (!file) {

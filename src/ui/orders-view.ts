@@ -162,7 +162,8 @@ export function escapedBytes(b: Uint8Array): boolean {
 
 /** A string JSON.stringify writes as itself in quotes: no quote, backslash, control or surrogate. */
 const PLAIN_STRING = /^[^"\\\x00-\x1f\ud800-\udfff]*$/;
-const jsonString = (s: unknown): string => (typeof s === 'string' && PLAIN_STRING.test(s) ? `"${s}"` : JSON.stringify(s));
+/** JSON.stringify(s) for a string or null, without its general machinery for the common case. */
+export const jsonString = (s: unknown): string => (typeof s === 'string' && PLAIN_STRING.test(s) ? `"${s}"` : JSON.stringify(s));
 
 /**
  * `JSON.stringify(orderRecord(row, handles)) + '\n'` for a raw row (OrderRowStream.raw()), byte
