@@ -259,7 +259,7 @@ async function benchExport() {
   const home = await freshHome(big);
   const db = join(home, 'profiles', 'default', 'orderlink.db');
   await run(NODE, [BIN, 'orders', '--limit', '1'], { env: { ORDERLINK_HOME: home } }); // migrations, rollups: not the export's cost
-  const t = { ol: [], sq: [], before: [], ex: [], exSq: [], exBefore: [] };
+  const t = { ol: [], sq: [], before: [], ex: [], exSq: [], exBefore: [], js: [], jsBefore: [] };
   // The --before build reads a database of its own schema, made by its own gen-db (same seed, same orders).
   let beforeHome;
   if (BEFORE) {
@@ -282,11 +282,18 @@ async function benchExport() {
     const e = await run(NODE, [BIN, 'export', '--format', 'ndjson'], { env: { ORDERLINK_HOME: home }, discard: true });
     if (e.code !== 0) throw new Error(`export failed: ${e.stderr.slice(0, 200)}`);
     t.ex.push(e.wall);
+    // --format json: the same record as one JSON array, laid out two spaces deep (sqlite3 -json writes one array too).
+    if (BEFORE) t.jsBefore.push((await run(NODE, [BEFORE, 'export', '--format', 'json'], { env: { ORDERLINK_HOME: beforeHome }, discard: true })).wall);
+    const j = await run(NODE, [BIN, 'export', '--format', 'json'], { env: { ORDERLINK_HOME: home }, discard: true });
+    if (j.code !== 0) throw new Error(`export failed: ${j.stderr.slice(0, 200)}`);
+    t.js.push(j.wall);
   }
   const r = median(t.ol) / median(t.sq);
   row('export --ndjson', `${ms(median(t.ol))} (runs ${t.ol.map((x) => Math.round(x)).join(', ')} ms)`, `${ms(median(t.sq))} sqlite3 -json (runs ${t.sq.map((x) => Math.round(x)).join(', ')} ms)`, `${r.toFixed(2)}×`, '≤ 1.5×');
   if (BEFORE) row('export --ndjson, --before build', `${ms(median(t.before))} (runs ${t.before.map((x) => Math.round(x)).join(', ')} ms)`, `${ms(median(t.sq))} sqlite3 -json`, `${(median(t.before) / median(t.sq)).toFixed(2)}×`, '—');
   row('export --format ndjson', `${ms(median(t.ex))} (runs ${t.ex.map((x) => Math.round(x)).join(', ')} ms)`, `${ms(median(t.exSq))} sqlite3 -json (runs ${t.exSq.map((x) => Math.round(x)).join(', ')} ms)`, `${(median(t.ex) / median(t.exSq)).toFixed(2)}×`, '≤ 1.5×');
+  row('export --format json', `${ms(median(t.js))} (runs ${t.js.map((x) => Math.round(x)).join(', ')} ms)`, `${ms(median(t.exSq))} sqlite3 -json`, `${(median(t.js) / median(t.exSq)).toFixed(2)}×`, '≤ 1.5×');
+  if (BEFORE) row('export --format json, --before build', `${ms(median(t.jsBefore))} (runs ${t.jsBefore.map((x) => Math.round(x)).join(', ')} ms)`, `${ms(median(t.exSq))} sqlite3 -json`, `${(median(t.jsBefore) / median(t.exSq)).toFixed(2)}×`, '—');
   if (BEFORE) row('export --format ndjson, --before build', `${ms(median(t.exBefore))} (runs ${t.exBefore.map((x) => Math.round(x)).join(', ')} ms)`, `${ms(median(t.exSq))} sqlite3 -json`, `${(median(t.exBefore) / median(t.exSq)).toFixed(2)}×`, '—');
 }
 

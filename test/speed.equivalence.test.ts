@@ -41,6 +41,12 @@ function orders(n: number): NormalizedOrder[] {
   });
 }
 
+/** `export --format ndjson|json` of these records, the plain way (export-view.ts's own loop). */
+function exportText(format: 'ndjson' | 'json', records: unknown[]): string {
+  if (format === 'ndjson') return records.map((r) => safeJson(r) + '\n').join('');
+  return `[${records.map((r, k) => `${k === 0 ? '\n' : ',\n'}${safeJson(r, 2).replace(/^/gm, '  ')}`).join('')}${records.length === 0 ? ']\n' : '\n]\n'}`;
+}
+
 describe('orders --ndjson: the SQL-built lines and the raw-row writer equal safeJson(orderRecord(row))', () => {
   const seed = (store: Store, connections: number) => {
     const ids = Array.from({ length: connections }, (_, i) => ['a', 'quo"te', 'c'][i] ?? `x${i}`).map(
@@ -69,13 +75,13 @@ describe('orders --ndjson: the SQL-built lines and the raw-row writer equal safe
     const itemsOf = (id: number | bigint) => byOrder([id]).get(String(id)) ?? [];
     const exact = new Map((store.db.prepare('SELECT id FROM orders').pluck().safeIntegers(true).all() as bigint[]).map((id) => [Number(id), id]));
     const lossy = [...exact.values()].some((id) => id > BigInt(Number.MAX_SAFE_INTEGER));
-    for (const withItems of [false, true]) {
+    for (const [format, withItems] of [['ndjson', false], ['ndjson', true], ['json', false], ['json', true]] as const) {
       const plainRows = store.orders.list({}, 'date');
       const its = (o: { id: number }) => (withItems ? itemsOf(exact.get(o.id) ?? o.id) : undefined);
-      const expected = plainRows.map((o) => safeJson(exportRecord(o, handles, its(o))) + '\n').join('');
+      const expected = exportText(format, plainRows.map((o) => exportRecord(o, handles, its(o))));
       for (const rows of [store.orders.iterate({}, 'date'), ...(withItems && lossy ? [] : [plainRows])]) {
         let text = '';
-        const counts = await streamExport(async (c) => ((text += c), true), rows, 'ndjson', handles, withItems ? byOrder : undefined);
+        const counts = await streamExport(async (c) => ((text += c), true), rows, format, handles, withItems ? byOrder : undefined);
         expect(text).toBe(expected);
         expect(counts).toEqual({ orders: plainRows.length, items: plainRows.reduce((n, o) => n + (its(o)?.length ?? 0), 0), stopped: false });
       }
@@ -130,9 +136,14 @@ describe('orders --ndjson: the SQL-built lines and the raw-row writer equal safe
     store.close();
   });
 
-  it('export --items across several item batches (1,234 orders): the same bytes and counts', async () => {
+  it('export --items, NDJSON and JSON, across several item batches (1,234 orders): the same bytes and counts', async () => {
     const store = Store.open(tmpDb(), 'default');
     const id = store.connections.insert({ connector: 'sandbox', retailer: '*', alias: 'a', providerType: 'direct', tokenRef: null, scopes: '', accountLabel: null, baseUrl: null }).id;
+    for (const itemsOf of [undefined, store.orders.itemsByOrder()]) {
+      let empty = '';
+      await streamExport(async (c) => ((empty += c), true), store.orders.iterate({}, 'date'), 'json', new Map(), itemsOf);
+      expect(empty).toBe('[]\n');
+    }
     // Some orders without items, some with two, and line amounts past 2^53 (written as digit strings).
     const many = orders(1_234).map((o, k) =>
       k % 5 === 0 ? { ...o, items: [] }
@@ -144,12 +155,14 @@ describe('orders --ndjson: the SQL-built lines and the raw-row writer equal safe
     const handles = new Map([[id, 'sandbox:a']]);
     const byOrder = store.orders.itemsByOrder();
     const all = store.orders.list({}, 'date');
-    const expected = all.map((o) => safeJson(exportRecord(o, handles, store.orders.items(o.id))) + '\n').join('');
-    let text = '';
-    const counts = await streamExport(async (c) => ((text += c), true), store.orders.iterate({}, 'date'), 'ndjson', handles, byOrder);
-    expect(text).toBe(expected);
-    expect(text).toMatch(/"amount_minor":"\d{16,}"/);
-    expect(counts).toEqual({ orders: 1_234, items: all.reduce((n, o) => n + store.orders.items(o.id).length, 0), stopped: false });
+    for (const format of ['ndjson', 'json'] as const) {
+      const expected = exportText(format, all.map((o) => exportRecord(o, handles, store.orders.items(o.id))));
+      let text = '';
+      const counts = await streamExport(async (c) => ((text += c), true), store.orders.iterate({}, 'date'), format, handles, byOrder);
+      expect(text).toBe(expected);
+      expect(text).toMatch(format === 'json' ? /"amount_minor": "\d{16,}"/ : /"amount_minor":"\d{16,}"/);
+      expect(counts).toEqual({ orders: 1_234, items: all.reduce((n, o) => n + store.orders.items(o.id).length, 0), stopped: false });
+    }
     store.close();
   });
 

@@ -42,6 +42,8 @@ export interface LineOptions {
   exportFields?: boolean;
   /** Leave the object open (no closing `}` and newline): the caller appends the items. */
   open?: boolean;
+  /** `export --format json`'s layout (see below) instead of one compact line. */
+  pretty?: boolean;
 }
 
 /** `handles`: connection id → handle, as orderRecord shows it (`connection`); others are null. */
@@ -68,19 +70,25 @@ export function orderLineSql(handles: ReadonlyMap<number, string>, opts: LineOpt
       e === 0 ? { fmt: '%d', args: (c: string) => [c] }
       : signed ? { fmt: `%s%d.%0${e}d`, args: (c: string) => [`iif(${c} < 0, '-', '')`, `abs(${c}) / ${p}`, `abs(${c}) % ${p}`] }
       : { fmt: `%d.%0${e}d`, args: (c: string) => [`${c} / ${p}`, `${c} % ${p}`] };
-    const fmt =
-      '{"id":%d,"connection_id":%d,"connection":%s,"order_id":%s,"retailer":%s,"order_date":%s,"status":%s,"currency":%s,' +
-      AMOUNTS.map((a) => `"${a}":"${money.fmt}",`).join('') +
-      '"total_minor":%d,"item_count":%d,"first_seen_at":%s,"updated_at":%s' +
-      (opts.exportFields ? EXPORT_MINOR.map((a) => `,"${a}_minor":%d`).join('') + ',"deleted_at":%s' : '') +
-      (opts.open ? '' : '}\n');
-    const args = [
-      'o.id', 'o.connection_id', connection,
-      ...['o.order_id', 'o.retailer', 'o.order_date', 'o.status', 'o.currency'].map((c) => `json_quote(${c})`),
-      ...AMOUNTS.flatMap((a) => money.args(`o.${a}`)),
-      'o.total', 'o.item_count', 'json_quote(o.first_seen_at)', 'json_quote(o.updated_at)',
-      ...(opts.exportFields ? [...EXPORT_MINOR.map((a) => `o.${a}`), 'json_quote(o.deleted_at)'] : []),
+    const text = (c: string) => [`json_quote(${c})`];
+    const fields: Array<[key: string, fmt: string, args: string[]]> = [
+      ['id', '%d', ['o.id']],
+      ['connection_id', '%d', ['o.connection_id']],
+      ['connection', '%s', [connection]],
+      ...(['order_id', 'retailer', 'order_date', 'status', 'currency'] as const).map((c): [string, string, string[]] => [c, '%s', text(`o.${c}`)]),
+      ...AMOUNTS.map((a): [string, string, string[]] => [a, `"${money.fmt}"`, money.args(`o.${a}`)]),
+      ['total_minor', '%d', ['o.total']],
+      ['item_count', '%d', ['o.item_count']],
+      ['first_seen_at', '%s', text('o.first_seen_at')],
+      ['updated_at', '%s', text('o.updated_at')],
+      ...(opts.exportFields ? [...EXPORT_MINOR.map((a): [string, string, string[]] => [`${a}_minor`, '%d', [`o.${a}`]]), ['deleted_at', '%s', text('o.deleted_at')] as [string, string, string[]]] : []),
     ];
+    // Compact: JSON.stringify(record) and a newline. Pretty: JSON.stringify(record, null, 2) with
+    // every line indented two more spaces, as an element of `export --format json`'s array.
+    const fmt = opts.pretty
+      ? `  {${fields.map(([key, f]) => `\n    "${key}": ${f}`).join(',')}${opts.open ? '' : '\n  }'}`
+      : `{${fields.map(([key, f]) => `"${key}":${f}`).join(',')}${opts.open ? '' : '}\n'}`;
+    const args = fields.flatMap(([, , a]) => a);
     return `printf('${fmt}', ${args.join(', ')})`;
   };
   // Amounts are rarely negative: integer division and remainder alone format the others.

@@ -59,7 +59,7 @@ export class OrderRowStream implements IterableIterator<OrderRow> {
    * before safeJson's escapes; a row SQLite does not format comes as its id (a bigint: read it
    * with `rawRow`, while iterating). null when the lines cannot be built in SQL.
    */
-  lines(handles: ReadonlyMap<number, string>, opts: { exportFields?: boolean } = {}): IterableIterator<string | bigint> | null {
+  lines(handles: ReadonlyMap<number, string>, opts: { exportFields?: boolean; pretty?: boolean } = {}): IterableIterator<string | bigint> | null {
     const line = orderLineSql(handles, opts);
     if (!line) return null;
     const stmt = this.db.prepare(`SELECT ${line.expr} ${this.from}`).pluck().safeIntegers(true);
@@ -69,8 +69,8 @@ export class OrderRowStream implements IterableIterator<OrderRow> {
    * `export --items` lines: the export record left open for its items, with the order's row id
    * and currency (to read and format the items): `[line or id, id, currency]`, as lines() says.
    */
-  openLines(handles: ReadonlyMap<number, string>): IterableIterator<[string | bigint, bigint, string]> | null {
-    const line = orderLineSql(handles, { exportFields: true, open: true });
+  openLines(handles: ReadonlyMap<number, string>, opts: { pretty?: boolean } = {}): IterableIterator<[string | bigint, bigint, string]> | null {
+    const line = orderLineSql(handles, { exportFields: true, open: true, ...opts });
     if (!line) return null;
     const stmt = this.db.prepare(`SELECT ${line.expr}, o.id, o.currency ${this.from}`).raw(true).safeIntegers(true);
     return stmt.iterate(...this.withParams(line.params)) as IterableIterator<[string | bigint, bigint, string]>;

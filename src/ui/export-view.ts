@@ -123,23 +123,34 @@ export async function streamExport(
     await new Promise<void>((resolve) => setImmediate(resolve));
     return ok && !signal?.aborted;
   };
-  if (format === 'ndjson' && rows instanceof OrderRowStream) {
-    // safeJson(exportRecord(row)) without an object per row: the line is built by SQLite
-    // (src/store/order-lines.ts), the items, when asked, by safeJson; a row SQLite cannot vouch
-    // for comes back as its id and is written the plain way. Pinned by test/speed.equivalence.test.ts.
-    const plain = (id: bigint, its: ItemRow[] | undefined) => safeJson(exportRecord(rowFromRaw(rows.rawRow(id)), handles, its)) + '\n';
+  if ((format === 'ndjson' || format === 'json') && rows instanceof OrderRowStream) {
+    // safeJson(exportRecord(row)) without an object per row: the order's part is built by SQLite
+    // (src/store/order-lines.ts), the items, when asked, are appended; a row SQLite cannot vouch
+    // for comes back as its id and is written the plain way. `json` is the same record laid out
+    // as JSON.stringify(record, null, 2) indented as an array element. Pinned by
+    // test/speed.equivalence.test.ts.
+    const pretty = format === 'json';
+    const sep = () => (pretty ? (orders === 0 ? '\n' : ',\n') : '');
+    const plain = (id: bigint, its: ItemRow[] | undefined): string => {
+      const rec = exportRecord(rowFromRaw(rows.rawRow(id)), handles, its);
+      return pretty ? safeJson(rec, 2).replace(/^/gm, '  ') : safeJson(rec) + '\n';
+    };
+    const withItems = (its: ItemRow[], currency: string): string =>
+      pretty ? `,\n    "items": ${safeJson(its.map((i) => itemRecord(i, currency)), 2).replace(/\n/g, '\n    ')}\n  }` : `,"items":${itemsJson(its, currency)}}\n`;
+    const end = () => (pretty ? (orders === 0 ? ']\n' : '\n]\n') : '');
     if (!itemsOf) {
-      const lines = rows.lines(handles, { exportFields: true });
+      const lines = rows.lines(handles, { exportFields: true, pretty });
       if (lines) {
         for (const v of lines) {
-          buf += typeof v === 'string' ? v : plain(v, undefined);
+          buf += sep() + (typeof v === 'string' ? v : plain(v, undefined));
           orders++;
           if (buf.length >= CHUNK && !(await flush(true))) return { orders, items, stopped: true };
         }
+        buf += end();
         return { orders, items, stopped: !(await flush(true)) };
       }
     } else {
-      const open = rows.openLines(handles);
+      const open = rows.openLines(handles, { pretty });
       if (open) {
         // Orders are held back ITEM_BATCH at a time, so their items come in one query.
         const held: Array<[string | bigint, bigint, string]> = [];
@@ -148,7 +159,7 @@ export async function streamExport(
           for (const [v, id, currency] of held) {
             const its = byOrder.get(String(id)) ?? [];
             items += its.length;
-            buf += typeof v === 'string' ? `${v},"items":${itemsJson(its, currency)}}\n` : plain(v, its);
+            buf += sep() + (typeof v === 'string' ? v + withItems(its, currency) : plain(v, its));
             orders++;
           }
           held.length = 0;
@@ -160,6 +171,7 @@ export async function streamExport(
           if (buf.length >= CHUNK && !(await flush(true))) return { orders, items, stopped: true };
         }
         emit();
+        buf += end();
         return { orders, items, stopped: !(await flush(true)) };
       }
     }
