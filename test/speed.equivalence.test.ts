@@ -12,7 +12,8 @@ import type { NormalizedOrder } from '../src/connectors/types.js';
 import { connectionHandle, Store } from '../src/store/index.js';
 import { captureIO } from '../src/ui/io.js';
 import { escapedBytes, orderRecord, streamOrders } from '../src/ui/orders-view.js';
-import { exportRecord, streamExport } from '../src/ui/export-view.js';
+import { exportRecord, streamExport, type ItemsByOrder } from '../src/ui/export-view.js';
+import { csvEscape } from '../src/ui/render.js';
 import { jsonEscapeRaw, safeJson } from '../src/ui/safe-text.js';
 
 const dirs: string[] = [];
@@ -75,11 +76,16 @@ describe('orders --ndjson: the SQL-built lines and the raw-row writer equal safe
     const itemsOf = (id: number | bigint) => byOrder([id]).get(String(id)) ?? [];
     const exact = new Map((store.db.prepare('SELECT id FROM orders').pluck().safeIntegers(true).all() as bigint[]).map((id) => [Number(id), id]));
     const lossy = [...exact.values()].some((id) => id > BigInt(Number.MAX_SAFE_INTEGER));
-    for (const [format, withItems] of [['ndjson', false], ['ndjson', true], ['json', false], ['json', true]] as const) {
+    // The plain writer looks items up by the rounded id: handed the exact ids' items under it.
+    const rounded: ItemsByOrder = (ids) => new Map([...byOrder(ids.map((id) => exact.get(Number(id)) ?? id))].map(([k, v]) => [String(Number(k)), v]));
+    for (const format of ['ndjson', 'json', 'csv'] as const) for (const withItems of [false, true]) {
       const plainRows = store.orders.list({}, 'date');
       const its = (o: { id: number }) => (withItems ? itemsOf(exact.get(o.id) ?? o.id) : undefined);
-      const expected = exportText(format, plainRows.map((o) => exportRecord(o, handles, its(o))));
+      let expected = '';
+      if (format === 'csv') await streamExport(async (c) => ((expected += c), true), plainRows, 'csv', handles, withItems ? rounded : undefined);
+      else expected = exportText(format, plainRows.map((o) => exportRecord(o, handles, its(o))));
       for (const rows of [store.orders.iterate({}, 'date'), ...(withItems && lossy ? [] : [plainRows])]) {
+        if (format === 'csv' && rows === plainRows) continue; // the expectation itself
         let text = '';
         const counts = await streamExport(async (c) => ((text += c), true), rows, format, handles, withItems ? byOrder : undefined);
         expect(text).toBe(expected);
@@ -104,6 +110,9 @@ describe('orders --ndjson: the SQL-built lines and the raw-row writer equal safe
     expect(paths(store, handles)).toEqual({ sql: 453, js: 0 });
     for (const v of store.orders.iterate({}, 'date').lines(handles, { exportFields: true })!) expect(typeof v).toBe('string');
     for (const [v] of store.orders.iterate({}, 'date').openLines(handles)!) expect(typeof v).toBe('string');
+    // CSV builds in SQL only the rows csvEscape would leave alone: none of this hostile data.
+    const csv = { csv: { handleText: (h: string | null) => csvEscape(h ?? '') } };
+    expect([...store.orders.iterate({}, 'date').lines(handles, csv)!].every((v) => typeof v === 'bigint')).toBe(true);
     store.close();
   });
 
@@ -136,7 +145,7 @@ describe('orders --ndjson: the SQL-built lines and the raw-row writer equal safe
     store.close();
   });
 
-  it('export --items, NDJSON and JSON, across several item batches (1,234 orders): the same bytes and counts', async () => {
+  it('export --items, NDJSON, JSON and CSV, across several item batches (1,234 orders): the same bytes and counts', async () => {
     const store = Store.open(tmpDb(), 'default');
     const id = store.connections.insert({ connector: 'sandbox', retailer: '*', alias: 'a', providerType: 'direct', tokenRef: null, scopes: '', accountLabel: null, baseUrl: null }).id;
     for (const itemsOf of [undefined, store.orders.itemsByOrder()]) {
@@ -149,18 +158,25 @@ describe('orders --ndjson: the SQL-built lines and the raw-row writer equal safe
       k % 5 === 0 ? { ...o, items: [] }
       : k % 7 === 0 ? { ...o, items: [...o.items, { ...o.items[0]!, lineNo: 2, name: 'second' }] }
       : k % 11 === 0 ? { ...o, items: [{ ...o.items[0]!, unitPrice: 2 ** 52 + k, quantity: 3 }] }
+      : k % 3 === 0 ? { ...o, orderId: `A${k}-0001`, retailer: "Macy's Shop" } // cells CSV leaves alone: built in SQL
       : o,
     );
     store.orderWriter().commitPage({ connectionId: id, orders: many, tombstones: [], cursor: null, runRowId: null, fetched: 0, errors: 0, now: '2026-05-01T00:00:00.000Z' });
     const handles = new Map([[id, 'sandbox:a']]);
     const byOrder = store.orders.itemsByOrder();
     const all = store.orders.list({}, 'date');
-    for (const format of ['ndjson', 'json'] as const) {
-      const expected = exportText(format, all.map((o) => exportRecord(o, handles, store.orders.items(o.id))));
+    const csv = { csv: { handleText: (h: string | null) => csvEscape(h ?? '') } };
+    const kinds = [...store.orders.iterate({}, 'date').lines(handles, csv)!].map((v) => typeof v);
+    expect(kinds.filter((k) => k === 'string').length).toBeGreaterThan(200);
+    expect(kinds.filter((k) => k === 'bigint').length).toBeGreaterThan(200);
+    for (const format of ['ndjson', 'json', 'csv'] as const) {
+      let expected = '';
+      if (format === 'csv') await streamExport(async (c) => ((expected += c), true), all, 'csv', handles, byOrder);
+      else expected = exportText(format, all.map((o) => exportRecord(o, handles, store.orders.items(o.id))));
       let text = '';
       const counts = await streamExport(async (c) => ((text += c), true), store.orders.iterate({}, 'date'), format, handles, byOrder);
       expect(text).toBe(expected);
-      expect(text).toMatch(format === 'json' ? /"amount_minor": "\d{16,}"/ : /"amount_minor":"\d{16,}"/);
+      expect(text).toMatch(format === 'json' ? /"amount_minor": "\d{16,}"/ : format === 'csv' ? /,\d{16,},/ : /"amount_minor":"\d{16,}"/);
       expect(counts).toEqual({ orders: 1_234, items: all.reduce((n, o) => n + store.orders.items(o.id).length, 0), stopped: false });
     }
     store.close();

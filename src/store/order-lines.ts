@@ -44,6 +44,13 @@ export interface LineOptions {
   open?: boolean;
   /** `export --format json`'s layout (see below) instead of one compact line. */
   pretty?: boolean;
+  /**
+   * `export --format csv`'s row (ORDER_COLUMNS of src/ui/export-view.ts) instead of JSON:
+   * `handleText` is a connection handle's cell as csvEscape writes it. Only rows whose text
+   * cells csvEscape leaves as they are (printable ASCII starting with a letter or digit, no quote,
+   * comma or NUL) are built in SQL; the others come back as ids, for JavaScript.
+   */
+  csv?: { handleText: (handle: string | null) => string };
 }
 
 /** `handles`: connection id → handle, as orderRecord shows it (`connection`); others are null. */
@@ -52,13 +59,15 @@ export function orderLineSql(handles: ReadonlyMap<number, string>, opts: LineOpt
   const params: Record<string, string | number> = {};
   const whens: string[] = [];
   let k = 0;
+  const cell = (handle: string | null): string => (opts.csv ? opts.csv.handleText(handle) : JSON.stringify(handle));
   for (const [id, handle] of handles) {
     params[`c${k}`] = id;
-    params[`h${k}`] = JSON.stringify(handle);
+    params[`h${k}`] = cell(handle);
     whens.push(`WHEN @c${k} THEN @h${k}`);
     k++;
   }
-  const connection = whens.length ? `CASE o.connection_id ${whens.join(' ')} ELSE 'null' END` : `'null'`;
+  params.hnone = cell(null);
+  const connection = whens.length ? `CASE o.connection_id ${whens.join(' ')} ELSE @hnone END` : '@hnone';
 
   const byExponent = new Map<number, string[]>();
   for (const [code, e] of Object.entries(EXPONENTS_NOT_2)) byExponent.set(e, [...(byExponent.get(e) ?? []), `'${code.replace(/[^A-Z]/g, '')}'`]);
@@ -83,6 +92,16 @@ export function orderLineSql(handles: ReadonlyMap<number, string>, opts: LineOpt
       ['updated_at', '%s', text('o.updated_at')],
       ...(opts.exportFields ? [...EXPORT_MINOR.map((a): [string, string, string[]] => [`${a}_minor`, '%d', [`o.${a}`]]), ['deleted_at', '%s', text('o.deleted_at')] as [string, string, string[]]] : []),
     ];
+    // CSV: the export's columns, cells as csvEscape leaves them (the row was vouched for below).
+    const csvFields: Array<[string, string[]]> = [
+      ['%d', ['o.id']],
+      ['%s', [connection]],
+      ...(['order_id', 'order_date', 'retailer', 'status', 'currency'] as const).map((c): [string, string[]] => ['%s', [`o.${c}`]]),
+      ...AMOUNTS.flatMap((a): Array<[string, string[]]> => [[money.fmt, money.args(`o.${a}`)], ['%d', [`o.${a}`]]]),
+      ['%d', ['o.item_count']],
+      ['%s', ["coalesce(o.deleted_at, '')"]],
+    ];
+    if (opts.csv) return `printf('${csvFields.map(([f]) => f).join(',')}${opts.open ? '' : '\r\n'}', ${csvFields.flatMap(([, a]) => a).join(', ')})`;
     // Compact: JSON.stringify(record) and a newline. Pretty: JSON.stringify(record, null, 2) with
     // every line indented two more spaces, as an element of `export --format json`'s array.
     const fmt = opts.pretty
@@ -95,7 +114,11 @@ export function orderLineSql(handles: ReadonlyMap<number, string>, opts: LineOpt
   const nonNegative = AMOUNTS.map((a) => `o.${a} >= 0`).join(' AND ');
   const line = (e: number): string => (e === 0 ? printfLine(0, true) : `CASE WHEN ${nonNegative} THEN ${printfLine(e, false)} ELSE ${printfLine(e, true)} END`);
   const safe = (c: string) => `${c} BETWEEN ${-SAFE} AND ${SAFE}`;
-  const vouched = [...['o.id', 'o.connection_id', 'o.item_count'], ...AMOUNTS.map((a) => `o.${a}`)].map(safe).join(' AND ');
+  // A CSV cell csvEscape returns unchanged: printable ASCII, a letter or digit first (so never a
+  // formula start), no quote, comma or NUL (nothing to quote, nothing to drop).
+  const plainCell = (c: string) => `(${c} GLOB '[A-Za-z0-9]*' AND NOT ${c} GLOB '*[^ -~]*' AND length(${c}) = octet_length(${c}) AND instr(${c}, '"') = 0 AND instr(${c}, ',') = 0 AND instr(${c}, char(0)) = 0)`;
+  const csvCells = opts.csv ? [...['o.order_id', 'o.order_date', 'o.retailer', 'o.status', 'o.currency'].map(plainCell), `(o.deleted_at IS NULL OR ${plainCell('o.deleted_at')})`] : [];
+  const vouched = [...[...['o.id', 'o.connection_id', 'o.item_count'], ...AMOUNTS.map((a) => `o.${a}`)].map(safe), ...csvCells].join(' AND ');
   // Most orders are in a currency with 2 decimals: one test sends them to their line.
   const groups = [...byExponent].sort(([a], [b]) => a - b);
   const others = groups.flatMap(([, codes]) => codes).join(', ');

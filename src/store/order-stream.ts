@@ -4,7 +4,7 @@
  */
 import type { Statement } from 'better-sqlite3';
 import type { DB } from './db.js';
-import { orderLineSql } from './order-lines.js';
+import { orderLineSql, type LineOptions } from './order-lines.js';
 import type { OrderRow } from './query-types.js';
 
 export const ORDER_COLUMNS = `o.id, o.connection_id AS connectionId, o.order_id AS orderId, o.retailer, o.order_date AS orderDate, o.status, o.currency,
@@ -59,7 +59,7 @@ export class OrderRowStream implements IterableIterator<OrderRow> {
    * before safeJson's escapes; a row SQLite does not format comes as its id (a bigint: read it
    * with `rawRow`, while iterating). null when the lines cannot be built in SQL.
    */
-  lines(handles: ReadonlyMap<number, string>, opts: { exportFields?: boolean; pretty?: boolean } = {}): IterableIterator<string | bigint> | null {
+  lines(handles: ReadonlyMap<number, string>, opts: Omit<LineOptions, 'open'> = {}): IterableIterator<string | bigint> | null {
     const line = orderLineSql(handles, opts);
     if (!line) return null;
     const stmt = this.db.prepare(`SELECT ${line.expr} ${this.from}`).pluck().safeIntegers(true);
@@ -69,7 +69,7 @@ export class OrderRowStream implements IterableIterator<OrderRow> {
    * `export --items` lines: the export record left open for its items, with the order's row id
    * and currency (to read and format the items): `[line or id, id, currency]`, as lines() says.
    */
-  openLines(handles: ReadonlyMap<number, string>, opts: { pretty?: boolean } = {}): IterableIterator<[string | bigint, bigint, string]> | null {
+  openLines(handles: ReadonlyMap<number, string>, opts: Omit<LineOptions, 'open' | 'exportFields'> = {}): IterableIterator<[string | bigint, bigint, string]> | null {
     const line = orderLineSql(handles, { exportFields: true, open: true, ...opts });
     if (!line) return null;
     const stmt = this.db.prepare(`SELECT ${line.expr}, o.id, o.currency ${this.from}`).raw(true).safeIntegers(true);

@@ -85,6 +85,68 @@ function csvRows(o: OrderRow, handles: Handles, items: readonly ItemRow[] | unde
     .join('');
 }
 
+/** csvRows' rows for an order whose own cells (`head`, already CSV) were built by SQLite. */
+function csvItemRows(head: string, items: readonly ItemRow[], currency: string): string {
+  if (items.length === 0) return `${head}${','.repeat(ITEM_COLUMNS.length)}\r\n`;
+  let out = '';
+  for (const i of items) {
+    const r = itemRecord(i, currency);
+    out += `${head},${[r.line_no, r.name, r.sku, r.quantity, r.unit_price, r.unit_price_minor, r.amount, r.amount_minor, r.category].map((v) => csvEscape(v === null ? '' : String(v))).join(',')}\r\n`;
+  }
+  return out;
+}
+
+/** How one format's rows come from SQLite (OrderRowStream) and are finished in JavaScript. */
+interface SqlRows {
+  /** [the order's own text, or its id for the plain writer; the id; the currency]. */
+  rows: Iterable<[string | bigint, bigint, string]>;
+  /** Before the order at this index. */
+  separator(index: number): string;
+  /** The SQL-built text with its items (when asked) and its end. */
+  finish(text: string, items: ItemRow[] | undefined, currency: string): string;
+  /** The whole order the plain way, from its row id. */
+  plain(id: bigint, items: ItemRow[] | undefined): string;
+  /** Apply safeJson's escapes to each chunk (JSON). */
+  escape: boolean;
+}
+
+/** SqlRows for `format`, or null when SQLite cannot build them (too many connections). */
+function sqlRows(rows: OrderRowStream, format: ExportFormat, handles: Handles, withItems: boolean): SqlRows | null {
+  const plainRow = (id: bigint) => rowFromRaw(rows.rawRow(id));
+  if (format === 'csv') {
+    const csv = { handleText: (h: string | null) => csvEscape(h ?? '') };
+    const open = withItems ? rows.openLines(handles, { csv }) : rows.lines(handles, { csv });
+    return open && {
+      rows: withOrderIds(open, withItems),
+      separator: () => '',
+      finish: (text, its, currency) => (its ? csvItemRows(text, its, currency) : text),
+      plain: (id, its) => csvRows(plainRow(id), handles, its),
+      escape: false,
+    };
+  }
+  const pretty = format === 'json';
+  const open = withItems ? rows.openLines(handles, { pretty }) : rows.lines(handles, { exportFields: true, pretty });
+  return open && {
+    rows: withOrderIds(open, withItems),
+    // `json` is the same record laid out as JSON.stringify(record, null, 2), indented as an array element.
+    separator: (i) => (pretty ? (i === 0 ? '\n' : ',\n') : ''),
+    finish: (text, its, currency) =>
+      !its ? text
+      : pretty ? `${text},\n    "items": ${safeJson(its.map((i) => itemRecord(i, currency)), 2).replace(/\n/g, '\n    ')}\n  }`
+      : `${text},"items":${itemsJson(its, currency)}}\n`,
+    plain: (id, its) => {
+      const rec = exportRecord(plainRow(id), handles, its);
+      return pretty ? safeJson(rec, 2).replace(/^/gm, '  ') : safeJson(rec) + '\n';
+    },
+    escape: true,
+  };
+}
+
+/** lines() rows carry no id or currency (no items are read for them): the same shape as openLines(). */
+function* withOrderIds(rows: Iterable<string | bigint | [string | bigint, bigint, string]>, open: boolean): Generator<[string | bigint, bigint, string]> {
+  for (const r of rows) yield open ? (r as [string | bigint, bigint, string]) : [r as string | bigint, 0n, ''];
+}
+
 export interface ExportCounts {
   orders: number;
   items: number;
@@ -123,58 +185,32 @@ export async function streamExport(
     await new Promise<void>((resolve) => setImmediate(resolve));
     return ok && !signal?.aborted;
   };
-  if ((format === 'ndjson' || format === 'json') && rows instanceof OrderRowStream) {
-    // safeJson(exportRecord(row)) without an object per row: the order's part is built by SQLite
-    // (src/store/order-lines.ts), the items, when asked, are appended; a row SQLite cannot vouch
-    // for comes back as its id and is written the plain way. `json` is the same record laid out
-    // as JSON.stringify(record, null, 2) indented as an array element. Pinned by
-    // test/speed.equivalence.test.ts.
-    const pretty = format === 'json';
-    const sep = () => (pretty ? (orders === 0 ? '\n' : ',\n') : '');
-    const plain = (id: bigint, its: ItemRow[] | undefined): string => {
-      const rec = exportRecord(rowFromRaw(rows.rawRow(id)), handles, its);
-      return pretty ? safeJson(rec, 2).replace(/^/gm, '  ') : safeJson(rec) + '\n';
+  const sql = rows instanceof OrderRowStream ? sqlRows(rows, format, handles, itemsOf !== undefined) : null;
+  if (sql) {
+    // Without an object per row: each order's own part is built by SQLite (src/store/order-lines.ts),
+    // its items, when asked, are read ITEM_BATCH orders at a time and appended; a row SQLite cannot
+    // vouch for comes back as its id and is written the plain way. Pinned by
+    // test/speed.equivalence.test.ts (every format, with and without items, hostile data).
+    const held: Array<[string | bigint, bigint, string]> = [];
+    const emit = () => {
+      const byOrder = itemsOf?.(held.map((h) => h[1]));
+      for (const [v, id, currency] of held) {
+        const its = byOrder ? (byOrder.get(String(id)) ?? []) : undefined;
+        items += its?.length ?? 0;
+        buf += sql.separator(orders) + (typeof v === 'string' ? sql.finish(v, its, currency) : sql.plain(v, its));
+        orders++;
+      }
+      held.length = 0;
     };
-    const withItems = (its: ItemRow[], currency: string): string =>
-      pretty ? `,\n    "items": ${safeJson(its.map((i) => itemRecord(i, currency)), 2).replace(/\n/g, '\n    ')}\n  }` : `,"items":${itemsJson(its, currency)}}\n`;
-    const end = () => (pretty ? (orders === 0 ? ']\n' : '\n]\n') : '');
-    if (!itemsOf) {
-      const lines = rows.lines(handles, { exportFields: true, pretty });
-      if (lines) {
-        for (const v of lines) {
-          buf += sep() + (typeof v === 'string' ? v : plain(v, undefined));
-          orders++;
-          if (buf.length >= CHUNK && !(await flush(true))) return { orders, items, stopped: true };
-        }
-        buf += end();
-        return { orders, items, stopped: !(await flush(true)) };
-      }
-    } else {
-      const open = rows.openLines(handles, { pretty });
-      if (open) {
-        // Orders are held back ITEM_BATCH at a time, so their items come in one query.
-        const held: Array<[string | bigint, bigint, string]> = [];
-        const emit = () => {
-          const byOrder = itemsOf(held.map((h) => h[1]));
-          for (const [v, id, currency] of held) {
-            const its = byOrder.get(String(id)) ?? [];
-            items += its.length;
-            buf += sep() + (typeof v === 'string' ? v + withItems(its, currency) : plain(v, its));
-            orders++;
-          }
-          held.length = 0;
-        };
-        for (const row of open) {
-          held.push(row);
-          if (held.length < ITEM_BATCH) continue;
-          emit();
-          if (buf.length >= CHUNK && !(await flush(true))) return { orders, items, stopped: true };
-        }
-        emit();
-        buf += end();
-        return { orders, items, stopped: !(await flush(true)) };
-      }
+    for (const row of sql.rows) {
+      held.push(row);
+      if (held.length < ITEM_BATCH) continue;
+      emit();
+      if (buf.length >= CHUNK && !(await flush(sql.escape))) return { orders, items, stopped: true };
     }
+    emit();
+    if (format === 'json') buf += orders === 0 ? ']\n' : '\n]\n';
+    return { orders, items, stopped: !(await flush(sql.escape)) };
   }
   for (const o of rows) {
     const its = itemsOf ? (itemsOf([o.id]).get(String(o.id)) ?? []) : undefined;
