@@ -98,16 +98,24 @@ function csvItemRows(head: string, items: readonly ItemRow[], currency: string):
 
 /** How one format's rows come from SQLite (OrderRowStream) and are finished in JavaScript. */
 interface SqlRows {
-  /** [the order's own text, or its id for the plain writer; the id; the currency]. */
-  rows: Iterable<[string | bigint, bigint, string]>;
+  /** Without items: each order's whole text, or its id for the plain writer. */
+  lines?: Iterable<string | bigint>;
+  /** With items: [the order's own text, or its id for the plain writer; the id; the currency]. */
+  open?: Iterable<[string | bigint, bigint, string]>;
   /** Before the order at this index. */
   separator(index: number): string;
-  /** The SQL-built text with its items (when asked) and its end. */
-  finish(text: string, items: ItemRow[] | undefined, currency: string): string;
+  /** The SQL-built text of an order with its items, and its end. */
+  finish(text: string, items: ItemRow[], currency: string): string;
   /** The whole order the plain way, from its row id. */
   plain(id: bigint, items: ItemRow[] | undefined): string;
   /** Apply safeJson's escapes to each chunk (JSON). */
   escape: boolean;
+}
+
+/** The SQL rows as SqlRows holds them: `open` with items, `lines` without; null when there are none. */
+function source(rows: Iterable<unknown> | null, withItems: boolean): Pick<SqlRows, 'lines' | 'open'> | null {
+  if (!rows) return null;
+  return withItems ? { open: rows as Iterable<[string | bigint, bigint, string]> } : { lines: rows as Iterable<string | bigint> };
 }
 
 /** SqlRows for `format`, or null when SQLite cannot build them (too many connections). */
@@ -115,24 +123,23 @@ function sqlRows(rows: OrderRowStream, format: ExportFormat, handles: Handles, w
   const plainRow = (id: bigint) => rowFromRaw(rows.rawRow(id));
   if (format === 'csv') {
     const csv = { handleText: (h: string | null) => csvEscape(h ?? '') };
-    const open = withItems ? rows.openLines(handles, { csv }) : rows.lines(handles, { csv });
-    return open && {
-      rows: withOrderIds(open, withItems),
+    const from = source(withItems ? rows.openLines(handles, { csv }) : rows.lines(handles, { csv }), withItems);
+    return from && {
+      ...from,
       separator: () => '',
-      finish: (text, its, currency) => (its ? csvItemRows(text, its, currency) : text),
+      finish: csvItemRows,
       plain: (id, its) => csvRows(plainRow(id), handles, its),
       escape: false,
     };
   }
   const pretty = format === 'json';
-  const open = withItems ? rows.openLines(handles, { pretty }) : rows.lines(handles, { exportFields: true, pretty });
-  return open && {
-    rows: withOrderIds(open, withItems),
+  const from = source(withItems ? rows.openLines(handles, { pretty }) : rows.lines(handles, { exportFields: true, pretty }), withItems);
+  return from && {
+    ...from,
     // `json` is the same record laid out as JSON.stringify(record, null, 2), indented as an array element.
     separator: (i) => (pretty ? (i === 0 ? '\n' : ',\n') : ''),
     finish: (text, its, currency) =>
-      !its ? text
-      : pretty ? `${text},\n    "items": ${safeJson(its.map((i) => itemRecord(i, currency)), 2).replace(/\n/g, '\n    ')}\n  }`
+      pretty ? `${text},\n    "items": ${safeJson(its.map((i) => itemRecord(i, currency)), 2).replace(/\n/g, '\n    ')}\n  }`
       : `${text},"items":${itemsJson(its, currency)}}\n`,
     plain: (id, its) => {
       const rec = exportRecord(plainRow(id), handles, its);
@@ -140,11 +147,6 @@ function sqlRows(rows: OrderRowStream, format: ExportFormat, handles: Handles, w
     },
     escape: true,
   };
-}
-
-/** lines() rows carry no id or currency (no items are read for them): the same shape as openLines(). */
-function* withOrderIds(rows: Iterable<string | bigint | [string | bigint, bigint, string]>, open: boolean): Generator<[string | bigint, bigint, string]> {
-  for (const r of rows) yield open ? (r as [string | bigint, bigint, string]) : [r as string | bigint, 0n, ''];
 }
 
 export interface ExportCounts {
@@ -191,18 +193,27 @@ export async function streamExport(
     // its items, when asked, are read ITEM_BATCH orders at a time and appended; a row SQLite cannot
     // vouch for comes back as its id and is written the plain way. Pinned by
     // test/speed.equivalence.test.ts (every format, with and without items, hostile data).
+    if (!sql.open) {
+      for (const v of sql.lines!) {
+        buf += sql.separator(orders) + (typeof v === 'string' ? v : sql.plain(v, undefined));
+        orders++;
+        if (buf.length >= CHUNK && !(await flush(sql.escape))) return { orders, items, stopped: true };
+      }
+      if (format === 'json') buf += orders === 0 ? ']\n' : '\n]\n';
+      return { orders, items, stopped: !(await flush(sql.escape)) };
+    }
     const held: Array<[string | bigint, bigint, string]> = [];
     const emit = () => {
-      const byOrder = itemsOf?.(held.map((h) => h[1]));
+      const byOrder = itemsOf!(held.map((h) => h[1]));
       for (const [v, id, currency] of held) {
-        const its = byOrder ? (byOrder.get(String(id)) ?? []) : undefined;
-        items += its?.length ?? 0;
+        const its = byOrder.get(String(id)) ?? [];
+        items += its.length;
         buf += sql.separator(orders) + (typeof v === 'string' ? sql.finish(v, its, currency) : sql.plain(v, its));
         orders++;
       }
       held.length = 0;
     };
-    for (const row of sql.rows) {
+    for (const row of sql.open) {
       held.push(row);
       if (held.length < ITEM_BATCH) continue;
       emit();
