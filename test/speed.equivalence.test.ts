@@ -82,12 +82,12 @@ describe('orders --ndjson: the SQL-built lines and the raw-row writer equal safe
       const plainRows = store.orders.list({}, 'date');
       const its = (o: { id: number }) => (withItems ? itemsOf(exact.get(o.id) ?? o.id) : undefined);
       let expected = '';
-      if (format === 'csv') await streamExport(async (c) => ((expected += c), true), plainRows, 'csv', handles, withItems ? rounded : undefined);
+      if (format === 'csv') await streamExport(async (c) => ((expected += typeof c === 'string' ? c : Buffer.from(c).toString('utf8')), true), plainRows, 'csv', handles, withItems ? rounded : undefined);
       else expected = exportText(format, plainRows.map((o) => exportRecord(o, handles, its(o))));
       for (const rows of [store.orders.iterate({}, 'date'), ...(withItems && lossy ? [] : [plainRows])]) {
         if (format === 'csv' && rows === plainRows) continue; // the expectation itself
         let text = '';
-        const counts = await streamExport(async (c) => ((text += c), true), rows, format, handles, withItems ? byOrder : undefined);
+        const counts = await streamExport(async (c) => ((text += typeof c === 'string' ? c : Buffer.from(c).toString('utf8')), true), rows, format, handles, withItems ? byOrder : undefined);
         expect(text).toBe(expected);
         expect(counts).toEqual({ orders: plainRows.length, items: plainRows.reduce((n, o) => n + (its(o)?.length ?? 0), 0), stopped: false });
       }
@@ -150,7 +150,7 @@ describe('orders --ndjson: the SQL-built lines and the raw-row writer equal safe
     const id = store.connections.insert({ connector: 'sandbox', retailer: '*', alias: 'a', providerType: 'direct', tokenRef: null, scopes: '', accountLabel: null, baseUrl: null }).id;
     for (const itemsOf of [undefined, store.orders.itemsByOrder()]) {
       let empty = '';
-      await streamExport(async (c) => ((empty += c), true), store.orders.iterate({}, 'date'), 'json', new Map(), itemsOf);
+      await streamExport(async (c) => ((empty += typeof c === 'string' ? c : Buffer.from(c).toString('utf8')), true), store.orders.iterate({}, 'date'), 'json', new Map(), itemsOf);
       expect(empty).toBe('[]\n');
     }
     // Some orders without items, some with two, and line amounts past 2^53 (written as digit strings).
@@ -171,10 +171,10 @@ describe('orders --ndjson: the SQL-built lines and the raw-row writer equal safe
     expect(kinds.filter((k) => k === 'bigint').length).toBeGreaterThan(200);
     for (const format of ['ndjson', 'json', 'csv'] as const) {
       let expected = '';
-      if (format === 'csv') await streamExport(async (c) => ((expected += c), true), all, 'csv', handles, byOrder);
+      if (format === 'csv') await streamExport(async (c) => ((expected += typeof c === 'string' ? c : Buffer.from(c).toString('utf8')), true), all, 'csv', handles, byOrder);
       else expected = exportText(format, all.map((o) => exportRecord(o, handles, store.orders.items(o.id))));
       let text = '';
-      const counts = await streamExport(async (c) => ((text += c), true), store.orders.iterate({}, 'date'), format, handles, byOrder);
+      const counts = await streamExport(async (c) => ((text += typeof c === 'string' ? c : Buffer.from(c).toString('utf8')), true), store.orders.iterate({}, 'date'), format, handles, byOrder);
       expect(text).toBe(expected);
       expect(text).toMatch(format === 'json' ? /"amount_minor": "\d{16,}"/ : format === 'csv' ? /,\d{16,},/ : /"amount_minor":"\d{16,}"/);
       expect(counts).toEqual({ orders: 1_234, items: all.reduce((n, o) => n + store.orders.items(o.id).length, 0), stopped: false });

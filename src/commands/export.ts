@@ -80,7 +80,7 @@ export async function runExport(ctx: Context, o: ExportOptions): Promise<number>
   const rows = store.orders.iterate(filter, 'date');
   const { streamExport } = await import('../ui/export-view.js');
   if (!file) {
-    const r = await streamExport((chunk) => ctx.io.write(chunk, ctx.signal), rows, format, handles, items, ctx.signal);
+    const r = await streamExport((chunk) => ctx.io.write(chunk, ctx.signal), rows, format, handles, items, ctx.signal, ctx.io.stdoutIsTTY);
     // Ctrl-C: exit 130. The reader left (`| head`): exit 0, quietly.
     if (ctx.signal.aborted) throw new OrderlinkError('INTERRUPTED', 'interrupted', { kind: 'interrupted' });
     if (r.orders === 0 && !store.orders.hasAny()) ctx.io.err('No orders yet: link an account (`orderlink link`) and run `orderlink sync` first.');
@@ -94,8 +94,8 @@ export async function runExport(ctx: Context, o: ExportOptions): Promise<number>
     tmp = f.createTemp(file);
     const fh = await f.openTemp(tmp);
     try {
-      const writeAll = async (chunk: string): Promise<boolean> => {
-        const buf = Buffer.from(chunk, 'utf8');
+      const writeAll = async (chunk: string | Uint8Array): Promise<boolean> => {
+        const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
         for (let off = 0; off < buf.length; ) off += (await fh.write(buf, off, buf.length - off)).bytesWritten;
         return true;
       };

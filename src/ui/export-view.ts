@@ -8,9 +8,9 @@
 import { formatMinor, lineAmount, type MinorSum } from '../connectors/money.js';
 import { OrderRowStream, rowFromRaw } from '../store/order-stream.js';
 import { ITEM_BATCH, type ItemRow, type OrderRow } from '../store/queries.js';
-import { jsonString, orderRecord, type Handles } from './orders-view.js';
+import { jsonChunk, jsonString, orderRecord, type Handles } from './orders-view.js';
 import { csvEscape } from './render.js';
-import { JSON_ESCAPED, jsonEscapeRaw, safeJson } from './safe-text.js';
+import { safeJson } from './safe-text.js';
 
 export type ExportFormat = 'csv' | 'json' | 'ndjson';
 
@@ -168,22 +168,25 @@ const CHUNK = 64 * 1024;
  * a turn so Ctrl-C is heard (`signal`).
  */
 export async function streamExport(
-  write: (chunk: string) => Promise<boolean>,
+  write: (chunk: string | Uint8Array) => Promise<boolean>,
   rows: Iterable<OrderRow>,
   format: ExportFormat,
   handles: Handles,
   itemsOf: ItemsByOrder | undefined,
   signal?: AbortSignal,
+  /** The writer is a terminal: it gets text (io.write sanitises it), never bytes. */
+  tty = false,
 ): Promise<ExportCounts> {
   let buf = format === 'csv' ? csvLine([...ORDER_COLUMNS, ...(itemsOf ? ITEM_COLUMNS : [])]) : format === 'json' ? '[' : '';
   let orders = 0;
   let items = 0;
   const flush = async (escape = false): Promise<boolean> => {
-    // SQL-built lines (below) get safeJson's escapes here, chunk by chunk (they rewrite single
-    // characters, so a chunk and its lines agree; the text safeJson made already is left as is).
-    const chunk = escape && JSON_ESCAPED.test(buf) ? jsonEscapeRaw(buf) : buf;
+    // SQL-built JSON (below) gets safeJson's escapes here, chunk by chunk (they rewrite single
+    // characters, so a chunk and its lines agree; the text safeJson made already is left as is):
+    // encoded once, and the bytes searched, as `orders --ndjson` does (orders-view.ts).
+    const chunk = escape ? jsonChunk(buf, tty).chunk : buf;
     buf = '';
-    const ok = chunk === '' ? true : await write(chunk);
+    const ok = chunk.length === 0 ? true : await write(chunk);
     await new Promise<void>((resolve) => setImmediate(resolve));
     return ok && !signal?.aborted;
   };

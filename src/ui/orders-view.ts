@@ -134,7 +134,7 @@ export async function streamOrders(
  * is quicker than a regular expression over the text and spares the stream its own encoding; a
  * terminal gets text (io.write sanitises). `room`: the buffer the bytes are in.
  */
-function jsonChunk(text: string, tty: boolean, spare?: Buffer): { chunk: string | Uint8Array; room?: Buffer } {
+export function jsonChunk(text: string, tty: boolean, spare?: Buffer): { chunk: string | Uint8Array; room?: Buffer } {
   if (tty || text === '') return { chunk: JSON_ESCAPED.test(text) ? jsonEscapeRaw(text) : text };
   // Room for the worst case (3 bytes per UTF-16 unit) spares Buffer.from its measuring pass.
   const room = spare && spare.length >= text.length * 3 ? spare : Buffer.allocUnsafe(text.length * 3);
