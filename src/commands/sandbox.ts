@@ -6,6 +6,7 @@ import { parsePositiveInt } from './options.js';
 import { usageError } from '../errors.js';
 import { printJson } from '../ui/render.js';
 import { FAULTS_HELP } from '../sandbox/faults.js'; // small: the server itself loads only on `serve`
+import { serveUntilInterrupted } from '../sandbox/serving.js';
 
 export interface SandboxServeOptions {
   port: number;
@@ -118,11 +119,5 @@ export async function runSandboxServe(ctx: Context, o: SandboxServeOptions): Pro
     io.err(`Link to it:  ORDERLINK_SANDBOX_URL=${sb.issuer} orderlink link sandbox`);
     io.err('Press Ctrl-C to stop.');
   }
-  await new Promise<void>((resolve) => {
-    if (ctx.signal.aborted) return resolve();
-    ctx.signal.addEventListener('abort', () => resolve(), { once: true });
-  });
-  await sb.close();
-  if (!ctx.json) io.err('sandbox stopped');
-  return 0;
+  return serveUntilInterrupted(ctx, sb, 'sandbox');
 }

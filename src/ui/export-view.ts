@@ -190,6 +190,10 @@ export async function streamExport(
     await new Promise<void>((resolve) => setImmediate(resolve));
     return ok && !signal?.aborted;
   };
+  /** The end of `json`'s array (`[]` when empty). */
+  const closeJson = () => {
+    if (format === 'json') buf += orders === 0 ? ']\n' : '\n]\n';
+  };
   const sql = rows instanceof OrderRowStream ? sqlRows(rows, format, handles, itemsOf !== undefined) : null;
   if (sql) {
     // Without an object per row: each order's own part is built by SQLite (src/store/order-lines.ts),
@@ -202,7 +206,7 @@ export async function streamExport(
         orders++;
         if (buf.length >= CHUNK && !(await flush(sql.escape))) return { orders, items, stopped: true };
       }
-      if (format === 'json') buf += orders === 0 ? ']\n' : '\n]\n';
+      closeJson();
       return { orders, items, stopped: !(await flush(sql.escape)) };
     }
     const held: Array<[string | bigint, bigint, string]> = [];
@@ -223,7 +227,7 @@ export async function streamExport(
       if (buf.length >= CHUNK && !(await flush(sql.escape))) return { orders, items, stopped: true };
     }
     emit();
-    if (format === 'json') buf += orders === 0 ? ']\n' : '\n]\n';
+    closeJson();
     return { orders, items, stopped: !(await flush(sql.escape)) };
   }
   for (const o of rows) {
@@ -236,6 +240,6 @@ export async function streamExport(
     // Leaving the loop early also closes the SQLite statement behind the iterator.
     if (buf.length >= CHUNK && !(await flush())) return { orders, items, stopped: true };
   }
-  if (format === 'json') buf += orders === 0 ? ']\n' : '\n]\n';
+  closeJson();
   return { orders, items, stopped: !(await flush()) };
 }

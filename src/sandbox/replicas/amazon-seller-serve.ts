@@ -6,6 +6,7 @@ import { usageError } from '../../errors.js';
 import { printJson } from '../../ui/render.js';
 import { DEFAULT_PLANS, startSpApiReplica, type Plan } from './amazon-seller.js';
 import { MINT_PATH, portError } from './replica-admin.js';
+import { serveUntilInterrupted } from '../serving.js';
 
 type Op = keyof typeof DEFAULT_PLANS;
 const OPS = Object.keys(DEFAULT_PLANS) as Op[];
@@ -116,11 +117,5 @@ export async function serveAmazonSellerReplica(ctx: Context, o: SandboxServeOpti
     io.err('  orderlink sync && orderlink orders');
     io.err('Press Ctrl-C to stop.');
   }
-  await new Promise<void>((resolve) => {
-    if (ctx.signal.aborted) return resolve();
-    ctx.signal.addEventListener('abort', () => resolve(), { once: true });
-  });
-  await replica.close();
-  if (!ctx.json) io.err('Amazon SP-API replica stopped');
-  return 0;
+  return serveUntilInterrupted(ctx, replica, 'Amazon SP-API replica');
 }

@@ -5,6 +5,7 @@ import type { SandboxServeOptions } from '../../commands/sandbox.js';
 import { usageError } from '../../errors.js';
 import { printJson } from '../../ui/render.js';
 import { startKnotReplica, type KnotFaults } from './knot.js';
+import { serveUntilInterrupted } from '../serving.js';
 
 export const KNOT_FAULTS_HELP = 'Knot faults: rate429=N (every Nth request answers 429), error503=N (every Nth answers 503), latency=MSms';
 
@@ -43,11 +44,5 @@ export async function serveKnotReplica(ctx: Context, o: SandboxServeOptions): Pr
     io.err('  orderlink link knot --merchant walmart --sandbox && orderlink sync && orderlink orders');
     io.err('Press Ctrl-C to stop.');
   }
-  await new Promise<void>((resolve) => {
-    if (ctx.signal.aborted) return resolve();
-    ctx.signal.addEventListener('abort', () => resolve(), { once: true });
-  });
-  await replica.close();
-  if (!ctx.json) io.err('Knot replica stopped');
-  return 0;
+  return serveUntilInterrupted(ctx, replica, 'Knot replica');
 }

@@ -4,6 +4,7 @@ import type { SandboxServeOptions } from '../../commands/sandbox.js';
 import { usageError } from '../../errors.js';
 import { printJson } from '../../ui/render.js';
 import { startPlaidReplica, type PlaidFaults } from './plaid.js';
+import { serveUntilInterrupted } from '../serving.js';
 
 export const PLAID_FAULTS_HELP = 'Plaid faults: rate429=N (the next N syncs answer 429), mutation=N (N updates change under a paginating client), error500=N, latency=MSms, not_ready=N (polls before a new Item is ready)';
 
@@ -50,11 +51,5 @@ export async function servePlaidReplica(ctx: Context, o: SandboxServeOptions): P
     io.err('  orderlink link plaid --sandbox && orderlink sync && orderlink charges');
     io.err('Press Ctrl-C to stop.');
   }
-  await new Promise<void>((resolve) => {
-    if (ctx.signal.aborted) return resolve();
-    ctx.signal.addEventListener('abort', () => resolve(), { once: true });
-  });
-  await replica.close();
-  if (!ctx.json) io.err('Plaid replica stopped');
-  return 0;
+  return serveUntilInterrupted(ctx, replica, 'Plaid replica');
 }

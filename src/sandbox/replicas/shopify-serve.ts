@@ -7,6 +7,7 @@ import { printJson } from '../../ui/render.js';
 import { startShopifyReplica } from './shopify.js';
 import { makeCustomers } from './shopify-data.js';
 import { MINT_PATH, portError } from './replica-admin.js';
+import { serveUntilInterrupted } from '../serving.js';
 
 export const SHOPIFY_FAULTS_HELP = 'Shopify faults: rpm=N (requests per minute per customer before 429 THROTTLED; Shopify documents 3000), throttle=N[:SECONDS] (the next N GraphQL requests answer 429 THROTTLED with Retry-After SECONDS, default 1), access-ttl=SECONDS (access tokens expire sooner; the API answers 401 and orderlink refreshes)';
 
@@ -83,11 +84,5 @@ export async function serveShopifyReplica(ctx: Context, o: SandboxServeOptions):
     io.err(`  ${paste}`);
     io.err('Press Ctrl-C to stop.');
   }
-  await new Promise<void>((resolve) => {
-    if (ctx.signal.aborted) return resolve();
-    ctx.signal.addEventListener('abort', () => resolve(), { once: true });
-  });
-  await replica.close();
-  if (!ctx.json) io.err('Shopify replica stopped');
-  return 0;
+  return serveUntilInterrupted(ctx, replica, 'Shopify replica');
 }
