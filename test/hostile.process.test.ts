@@ -50,7 +50,7 @@ await visitWithRedirects(process.argv[2]);
 
 describe('H45 — the browser never inherits a vault key, a passphrase or a token', () => {
   const SECRET_KEY = newEnvKey();
-  const secrets = { ORDERLINK_VAULT_KEY: SECRET_KEY, ORDERLINK_VAULT_PASSPHRASE: 'correct horse battery staple', GITHUB_TOKEN: 'ghp_notreallyatoken', MY_API_KEY: 'k-123', DB_PASSWORD: 'pw' };
+  const secrets = { ORDERLINK_VAULT_KEY: SECRET_KEY, ORDERLINK_VAULT_PASSPHRASE: 'correct horse battery staple', GITHUB_TOKEN: 'ghp_notreallyatoken', MY_API_KEY: 'k-123-canary-api-key', DB_PASSWORD: 'pw-canary-db-password' };
 
   it('scrubbedEnv drops ORDERLINK_* and secret-looking names, keeps what a browser needs', () => {
     const env = scrubbedEnv({ ...secrets, PATH: '/usr/bin', HOME: '/home/x', DISPLAY: ':0', XAUTHORITY: '/x', WAYLAND_DISPLAY: 'w', LANG: 'C', BROWSER: 'firefox', ORDERLINK_HOME: '/d' });
